@@ -1,0 +1,107 @@
+"""Writes for accounts: issuing and revoking API tokens, recording audit entries."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from axes.exceptions import AxesBackendPermissionDenied
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
+from django.utils import timezone
+
+from backend.accounts.models import ApiToken, AuditAction, AuditEntry, User, hash_token
+from backend.errors import AppError
+
+# Refresh `last_used_at` at most this often: a write on every request would be waste.
+_LAST_USED_GRANULARITY = timedelta(minutes=5)
+
+
+class LoginFailed(AppError):
+    status = 401
+    code = "login_failed"
+
+
+class LockedOut(AppError):
+    status = 429
+    code = "locked_out"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    user: User
+
+
+def token_issue(*, request: HttpRequest, username: str, password: str, device_name: str) -> IssuedToken:
+    """Check the password (argon2, counted by django-axes) and issue a bearer token."""
+    try:
+        user = authenticate(request, username=username, password=password)
+    except AxesBackendPermissionDenied as exc:
+        raise LockedOut(
+            "登录失败次数过多,账号已暂时锁定,请稍后再试",
+            detail={"retry_after_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)},
+        ) from exc
+    if getattr(request, "axes_locked_out", False):
+        raise LockedOut(
+            "登录失败次数过多,账号已暂时锁定,请稍后再试",
+            detail={"retry_after_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)},
+        )
+    if user is None or not user.is_active:
+        raise LoginFailed("用户名或密码错误")
+    raw = ApiToken.new_key()
+    token = ApiToken.objects.create(
+        user=user,
+        key_hash=hash_token(raw),
+        device_name=device_name[:100],
+        expires_at=timezone.now() + settings.API_TOKEN_TTL,
+    )
+    return IssuedToken(token=raw, expires_at=token.expires_at, user=user)
+
+
+def token_revoke(*, raw: str) -> None:
+    ApiToken.objects.filter(key_hash=hash_token(raw), revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active user a live token belongs to, or None. One query on the hot path."""
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user", "user__region")
+        .filter(key_hash=hash_token(raw), revoked_at__isnull=True, expires_at__gt=now)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: AuditAction,
+    target_type: str,
+    target_id: object,
+    region_code: str = "",
+    request: HttpRequest | None = None,
+    detail: dict | None = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        region_code=region_code or "",
+        ip_address=client_ip(request),
+        detail=detail or {},
+    )

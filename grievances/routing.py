@@ -1,0 +1,3 @@
+"""Websocket routes of this app."""
+
+websocket_urlpatterns: list = []

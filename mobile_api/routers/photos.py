@@ -1,0 +1,5 @@
+"""photos endpoints (filled in by its issue)."""
+
+from ninja import Router
+
+router = Router(tags=["photos"])
