@@ -16,7 +16,9 @@ from mobile_api.routers import (
 api = NinjaAPI(
     title="阳光扶贫+ 走访与诉求接口",
     version="1.0.0",
-    description="帮扶走访、照片、诉求办理与督查的手机与网页接口。错误统一为 {code, message, detail}。",
+    description=(
+        "帮扶走访、照片、诉求办理与督查的手机与网页接口。错误统一为 {code, message, detail}。"
+    ),
     urls_namespace="api",
     docs_url="/docs",
 )

@@ -146,7 +146,9 @@ def api_client():
 
             raw = ApiToken.new_key()
             ApiToken.objects.create(
-                user=user, key_hash=hash_token(raw), device_name="test",
+                user=user,
+                key_hash=hash_token(raw),
+                device_name="test",
                 expires_at=timezone.now() + settings.API_TOKEN_TTL,
             )
             self.headers = {"Authorization": f"Bearer {raw}"}
@@ -159,8 +161,10 @@ def api_client():
         def _call(self, method, path, data=None, **kwargs):
             headers = {**self.headers, **kwargs.pop("headers", {})}
             fn = getattr(self.client, method)
-            if method in ("post", "put", "patch") and "content_type" not in kwargs and not (
-                isinstance(data, dict) and any(hasattr(v, "read") for v in data.values())
+            if (
+                method in ("post", "put", "patch")
+                and "content_type" not in kwargs
+                and not (isinstance(data, dict) and any(hasattr(v, "read") for v in data.values()))
             ):
                 kwargs["content_type"] = "application/json"
             return fn(f"/api/v1{path}", data=data, headers=headers, **kwargs)
@@ -186,5 +190,7 @@ def api_client():
 @pytest.fixture
 def shared_photos() -> Path:
     if not SHARED_PHOTOS.is_dir():
-        pytest.skip(f"real photos not found at {SHARED_PHOTOS} (CI has them; a fresh clone may not)")
+        pytest.skip(
+            f"real photos not found at {SHARED_PHOTOS} (CI has them; a fresh clone may not)"
+        )
     return SHARED_PHOTOS

@@ -21,7 +21,7 @@ from backend.register.models import (
     WeakVillage,
 )
 
-TEST_PASSWORD = "correct-horse-battery"  # noqa: S105
+TEST_PASSWORD = "correct-horse-battery"
 
 
 def valid_id_number(seq: int, region: str = "320623") -> str:

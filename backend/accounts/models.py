@@ -13,16 +13,28 @@ class User(AbstractUser):
 
     role = models.CharField("角色", max_length=32, choices=Role.choices)
     region = models.ForeignKey(
-        "regions.Region", verbose_name="所属区划", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="users",
+        "regions.Region",
+        verbose_name="所属区划",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
     )
     unit = models.ForeignKey(
-        "register.Unit", verbose_name="所属单位", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="users",
+        "register.Unit",
+        verbose_name="所属单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
     )
     helper = models.OneToOneField(
-        "register.Helper", verbose_name="帮扶责任人档案", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="user",
+        "register.Helper",
+        verbose_name="帮扶责任人档案",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="user",
     )
     phone = models.CharField("手机号", max_length=20, blank=True)
 
@@ -61,6 +73,9 @@ class ApiToken(models.Model):
         verbose_name = "接口令牌"
         verbose_name_plural = "接口令牌"
 
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.device_name}"
+
     @staticmethod
     def new_key() -> str:
         return secrets.token_urlsafe(32)
@@ -96,3 +111,6 @@ class AuditEntry(models.Model):
         verbose_name_plural = "审计记录"
         ordering = ["-at"]
         indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_id}"

@@ -33,7 +33,9 @@ class IssuedToken:
     user: User
 
 
-def token_issue(*, request: HttpRequest, username: str, password: str, device_name: str) -> IssuedToken:
+def token_issue(
+    *, request: HttpRequest, username: str, password: str, device_name: str
+) -> IssuedToken:
     """Check the password (argon2, counted by django-axes) and issue a bearer token."""
     try:
         user = authenticate(request, username=username, password=password)

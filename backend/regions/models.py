@@ -55,11 +55,17 @@ def prefix_of_code(code: str) -> str:
 class Region(models.Model):
     AREA_PATH = ""  # a region is scoped by its own code
 
-    code = models.CharField("区划代码", max_length=12, primary_key=True, validators=[code_validator])
+    code = models.CharField(
+        "区划代码", max_length=12, primary_key=True, validators=[code_validator]
+    )
     name = models.CharField("名称", max_length=64)
     level = models.CharField("层级", max_length=16, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name="上级",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
 

@@ -61,11 +61,17 @@ class Helper(models.Model):
     phone = models.CharField("手机号", max_length=20)
     kind = models.CharField("类别", max_length=16, choices=HelperKind.choices)
     unit = models.ForeignKey(
-        Unit, verbose_name="所在单位", null=True, blank=True, on_delete=models.PROTECT,
+        Unit,
+        verbose_name="所在单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="helpers",
     )
     region = models.ForeignKey(
-        "regions.Region", verbose_name="登记镇(街道)", on_delete=models.PROTECT,
+        "regions.Region",
+        verbose_name="登记镇(街道)",
+        on_delete=models.PROTECT,
         related_name="helpers",
     )
     active = models.BooleanField("在岗", default=True)
@@ -99,17 +105,22 @@ class Household(models.Model):
     phone = models.CharField("联系电话", max_length=20, blank=True)
     members = models.PositiveSmallIntegerField("家庭人口", validators=[MinValueValidator(1)])
     village = models.ForeignKey(
-        "regions.Region", verbose_name="所在村(居)", on_delete=models.PROTECT,
+        "regions.Region",
+        verbose_name="所在村(居)",
+        on_delete=models.PROTECT,
         related_name="households",
     )
     address = models.CharField("住址", max_length=200, blank=True)
     # WGS-84, as phones' GPS reports it; GCJ-02 or BD-09 input is converted before storing.
-    home_lat = models.DecimalField("住址纬度(WGS-84)", max_digits=9, decimal_places=6, null=True,
-                                   blank=True)
-    home_lon = models.DecimalField("住址经度(WGS-84)", max_digits=9, decimal_places=6, null=True,
-                                   blank=True)
-    status = models.CharField("状态", max_length=16, choices=HouseholdStatus.choices,
-                              default=HouseholdStatus.ACTIVE)
+    home_lat = models.DecimalField(
+        "住址纬度(WGS-84)", max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    home_lon = models.DecimalField(
+        "住址经度(WGS-84)", max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    status = models.CharField(
+        "状态", max_length=16, choices=HouseholdStatus.choices, default=HouseholdStatus.ACTIVE
+    )
     registered_on = models.DateField("建档日期", default=date.today)
     exited_on = models.DateField("脱贫日期", null=True, blank=True)
     returned_on = models.DateField("返贫日期", null=True, blank=True)
@@ -147,7 +158,10 @@ class WeakVillage(models.Model):
     AREA_PATH = "village"
 
     village = models.OneToOneField(
-        "regions.Region", verbose_name="村", primary_key=True, on_delete=models.PROTECT,
+        "regions.Region",
+        verbose_name="村",
+        primary_key=True,
+        on_delete=models.PROTECT,
         related_name="weak_village",
     )
     designation = models.CharField("认定级别", max_length=16, choices=Designation.choices)
@@ -165,7 +179,9 @@ class WeakVillage(models.Model):
 class PairingQuerySet(models.QuerySet):
     def held_on(self, day: date) -> "PairingQuerySet":
         """Pairings in force on `day` (start inclusive, end exclusive)."""
-        return self.filter(start_date__lte=day).filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+        return self.filter(start_date__lte=day).filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=day)
+        )
 
     def overlapping(self, start: date, end: date | None) -> "PairingQuerySet":
         """Pairings that share at least one day with [start, end)."""
@@ -180,10 +196,12 @@ class Pairing(models.Model):
 
     AREA_PATH = "household__village"
 
-    helper = models.ForeignKey(Helper, verbose_name="帮扶责任人", on_delete=models.PROTECT,
-                               related_name="pairings")
-    household = models.ForeignKey(Household, verbose_name="低收入户", on_delete=models.PROTECT,
-                                  related_name="pairings")
+    helper = models.ForeignKey(
+        Helper, verbose_name="帮扶责任人", on_delete=models.PROTECT, related_name="pairings"
+    )
+    household = models.ForeignKey(
+        Household, verbose_name="低收入户", on_delete=models.PROTECT, related_name="pairings"
+    )
     start_date = models.DateField("开始日期")
     end_date = models.DateField("结束日期(不含)", null=True, blank=True)
 
@@ -195,7 +213,8 @@ class Pairing(models.Model):
         ordering = ["household_id", "start_date"]
         constraints = [
             models.UniqueConstraint(
-                fields=["household"], condition=Q(end_date__isnull=True),
+                fields=["household"],
+                condition=Q(end_date__isnull=True),
                 name="pairing_one_open_per_household",
             ),
             models.CheckConstraint(
@@ -217,10 +236,12 @@ class UnitPairing(models.Model):
 
     AREA_PATH = "weak_village__village"
 
-    unit = models.ForeignKey(Unit, verbose_name="帮扶单位", on_delete=models.PROTECT,
-                             related_name="village_pairings")
-    weak_village = models.ForeignKey(WeakVillage, verbose_name="经济薄弱村",
-                                     on_delete=models.PROTECT, related_name="pairings")
+    unit = models.ForeignKey(
+        Unit, verbose_name="帮扶单位", on_delete=models.PROTECT, related_name="village_pairings"
+    )
+    weak_village = models.ForeignKey(
+        WeakVillage, verbose_name="经济薄弱村", on_delete=models.PROTECT, related_name="pairings"
+    )
     start_date = models.DateField("开始日期")
     end_date = models.DateField("结束日期(不含)", null=True, blank=True)
 
@@ -232,7 +253,8 @@ class UnitPairing(models.Model):
         ordering = ["weak_village_id", "start_date"]
         constraints = [
             models.UniqueConstraint(
-                fields=["weak_village"], condition=Q(end_date__isnull=True),
+                fields=["weak_village"],
+                condition=Q(end_date__isnull=True),
                 name="unitpairing_one_open_per_village",
             ),
             models.CheckConstraint(

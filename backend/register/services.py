@@ -15,12 +15,18 @@ from backend.register.models import Helper, Household, Pairing
 from backend.register.validators import mask_id_number
 
 
-def household_id_number_for(*, user: User, household: Household, request: HttpRequest | None) -> str:
+def household_id_number_for(
+    *, user: User, household: Household, request: HttpRequest | None
+) -> str:
     """The full ID number for an office user of the household's area (audited), else masked."""
     if (is_office(user) or user.is_superuser) and code_in_area(user, household.village_id):
         audit_record(
-            actor=user, action=AuditAction.VIEW_ID_NUMBER, target_type="household",
-            target_id=household.pk, region_code=household.village_id, request=request,
+            actor=user,
+            action=AuditAction.VIEW_ID_NUMBER,
+            target_type="household",
+            target_id=household.pk,
+            region_code=household.village_id,
+            request=request,
         )
         return household.id_number
     return mask_id_number(household.id_number)
@@ -32,12 +38,25 @@ def _check_writer(user: User, code: str) -> None:
 
 
 def _validation_error(exc: ValidationError) -> AppError:
-    return AppError("数据校验未通过", code="validation", status=422, detail=exc.message_dict
-                    if hasattr(exc, "error_dict") else {"__all__": exc.messages})
+    return AppError(
+        "数据校验未通过",
+        code="validation",
+        status=422,
+        detail=exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages},
+    )
 
 
-HOUSEHOLD_EDITABLE = ("head_name", "phone", "members", "address", "home_lat", "home_lon",
-                      "status", "exited_on", "returned_on")
+HOUSEHOLD_EDITABLE = (
+    "head_name",
+    "phone",
+    "members",
+    "address",
+    "home_lat",
+    "home_lon",
+    "status",
+    "exited_on",
+    "returned_on",
+)
 
 
 @transaction.atomic
@@ -77,7 +96,9 @@ def helper_update(*, user: User, helper: Helper, changes: dict) -> Helper:
 
 
 @transaction.atomic
-def pairing_assign(*, user: User, household: Household, helper: Helper, start_date: date) -> Pairing:
+def pairing_assign(
+    *, user: User, household: Household, helper: Helper, start_date: date
+) -> Pairing:
     """Pair a household with a helper from `start_date`, ending its current pairing that day.
 
     History is kept: the old pairing gets an end date, never deleted. The household row is

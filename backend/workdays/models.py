@@ -35,8 +35,12 @@ class CalendarYear(models.Model):
     source = models.CharField("来源", max_length=200, blank=True)
     loaded_at = models.DateTimeField("载入时间", default=timezone.now)
     loaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="载入人", null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name="载入人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:

@@ -11,12 +11,17 @@ from mobile_api.schemas.common import ErrorOut
 router = Router(tags=["账号"])
 
 
-@router.post("/auth/token", response={200: TokenOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
-             auth=None)
+@router.post(
+    "/auth/token", response={200: TokenOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut}, auth=None
+)
 def login(request: HttpRequest, payload: TokenIn):
     """Exchange username and password for a bearer token with an expiry."""
-    issued = token_issue(request=request, username=payload.username, password=payload.password,
-                         device_name=payload.device_name)
+    issued = token_issue(
+        request=request,
+        username=payload.username,
+        password=payload.password,
+        device_name=payload.device_name,
+    )
     return {"token": issued.token, "expires_at": issued.expires_at}
 
 

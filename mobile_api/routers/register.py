@@ -25,9 +25,23 @@ router = Router(tags=["台账"], auth=user_auth)
 
 def _household_out(household: Household, id_number: str) -> dict:
     return {
-        **{f: getattr(household, f) for f in (
-            "id", "number", "head_name", "phone", "members", "address", "home_lat", "home_lon",
-            "status", "registered_on", "exited_on", "returned_on")},
+        **{
+            f: getattr(household, f)
+            for f in (
+                "id",
+                "number",
+                "head_name",
+                "phone",
+                "members",
+                "address",
+                "home_lat",
+                "home_lon",
+                "status",
+                "registered_on",
+                "exited_on",
+                "returned_on",
+            )
+        },
         "id_number": id_number,
         "village": household.village,
     }
@@ -61,8 +75,9 @@ def household_list(request: HttpRequest, village: str | None = None, status: str
 def household_detail(request: HttpRequest, household_id: int):
     """One household. The full ID number is shown to office users of its area, and audited."""
     household = get_object_or_404(selectors.household_list(user=request.user), pk=household_id)
-    id_number = services.household_id_number_for(user=request.user, household=household,
-                                                 request=request)
+    id_number = services.household_id_number_for(
+        user=request.user, household=household, request=request
+    )
     return _household_out(household, id_number)
 
 
@@ -90,8 +105,9 @@ def helper_detail(request: HttpRequest, helper_id: int):
 @router.patch("/helpers/{helper_id}", response={200: HelperOut, **AUTH_ERRORS})
 def helper_patch(request: HttpRequest, helper_id: int, payload: HelperPatch):
     helper = get_object_or_404(selectors.helper_list(user=request.user), pk=helper_id)
-    return services.helper_update(user=request.user, helper=helper,
-                                  changes=payload.dict(exclude_unset=True))
+    return services.helper_update(
+        user=request.user, helper=helper, changes=payload.dict(exclude_unset=True)
+    )
 
 
 @router.get("/pairings", response=list[PairingOut])
@@ -111,16 +127,19 @@ def pairing_detail(request: HttpRequest, pairing_id: int):
 @router.post("/pairings", response={201: PairingOut, **AUTH_ERRORS, 409: ErrorOut})
 def pairing_create(request: HttpRequest, payload: PairingIn):
     """Pair a household with a helper from a date; its current pairing ends that day."""
-    household = get_object_or_404(selectors.household_list(user=request.user),
-                                  pk=payload.household_id)
+    household = get_object_or_404(
+        selectors.household_list(user=request.user), pk=payload.household_id
+    )
     helper = get_object_or_404(selectors.helper_list(user=request.user), pk=payload.helper_id)
-    pairing = services.pairing_assign(user=request.user, household=household, helper=helper,
-                                      start_date=payload.start_date)
+    pairing = services.pairing_assign(
+        user=request.user, household=household, helper=helper, start_date=payload.start_date
+    )
     return 201, _pairing_out(pairing)
 
 
 @router.post("/pairings/{pairing_id}/end", response={200: PairingOut, **AUTH_ERRORS, 409: ErrorOut})
 def pairing_end(request: HttpRequest, pairing_id: int, payload: PairingEndIn):
     pairing = get_object_or_404(selectors.pairing_list(user=request.user), pk=pairing_id)
-    return _pairing_out(services.pairing_end(user=request.user, pairing=pairing,
-                                             end_date=payload.end_date))
+    return _pairing_out(
+        services.pairing_end(user=request.user, pairing=pairing, end_date=payload.end_date)
+    )
