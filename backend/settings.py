@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "backend.accounts",
     "backend.register",
     "backend.workdays",
+    "backend.notifications",
     "media",
     "visits",
     "grievances",
@@ -234,6 +235,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Scheduled jobs and notifications --------------------------------------------------------
+# `manage.py run_due_jobs` runs each of these `run(*, now)` functions (cron, every few minutes).
+DUE_JOBS: list[str] = []
+SMS_BACKEND = env_str("SMS_BACKEND", "backend.notifications.sms.ConsoleSmsSender")
 
 # --- API --------------------------------------------------------------------------------------
 NINJA_PAGINATION_CLASS = "ninja.pagination.PageNumberPagination"

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "backend.notifications"
+    label = "notifications"
+    verbose_name = "消息提醒"
