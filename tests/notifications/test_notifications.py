@@ -2,7 +2,6 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
 
-from backend.notifications.jobs import run_due_jobs
 from backend.notifications.models import JobLock, Notification
 from backend.notifications.services import notify
 from backend.notifications.sms import MemorySmsSender
@@ -53,8 +52,8 @@ def test_inbox_lists_only_my_notifications_and_marks_read(api_client, town_a_off
 
 
 def _counting_job(*, now):
-    from backend.notifications.models import Notification as N
     from backend.accounts.models import User
+    from backend.notifications.models import Notification as N
 
     sent = notify(
         recipients=User.objects.all(),
@@ -125,6 +124,6 @@ async def test_websocket_refuses_anonymous():
     communicator = WebsocketCommunicator(
         application, "/ws/notifications/", headers=[(b"origin", b"http://127.0.0.1")]
     )
-    connected, code = await communicator.connect()
+    connected, _ = await communicator.connect()
     assert not connected
     await communicator.disconnect()
