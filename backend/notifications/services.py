@@ -64,7 +64,7 @@ def notify(
 def _send_sms(notification_id: int, phone: str, text: str) -> None:
     try:
         sms_sender().send(phone=phone, text=text)
-    except Exception:  # noqa: BLE001 - a gateway failure must not break the job
+    except Exception:
         logger.warning("SMS to user notification %s failed", notification_id, exc_info=True)
         return
     Notification.objects.filter(pk=notification_id).update(sms_sent_at=timezone.now())
