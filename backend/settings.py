@@ -244,4 +244,5 @@ SMS_BACKEND = env_str("SMS_BACKEND", "backend.notifications.sms.ConsoleSmsSender
 # --- API --------------------------------------------------------------------------------------
 NINJA_PAGINATION_CLASS = "ninja.pagination.PageNumberPagination"
 NINJA_PAGINATION_PER_PAGE = 50
-NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 200
+# (django-ninja reads this name, without PAGINATION_)
+NINJA_MAX_PER_PAGE_SIZE = 200

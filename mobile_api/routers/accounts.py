@@ -1,7 +1,7 @@
 """Login, logout and who-am-I for the app."""
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from backend.accounts.services import token_issue, token_revoke
 from mobile_api.auth import token_auth, user_auth
@@ -30,7 +30,7 @@ def logout(request: HttpRequest):
     """Revoke the token this request carries."""
     raw = request.headers.get("Authorization", "").partition(" ")[2].strip()
     token_revoke(raw=raw)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me", response={200: MeOut, 401: ErrorOut}, auth=user_auth)

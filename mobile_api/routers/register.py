@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import paginate
 
 from backend.register import selectors, services
@@ -134,7 +134,7 @@ def pairing_create(request: HttpRequest, payload: PairingIn):
     pairing = services.pairing_assign(
         user=request.user, household=household, helper=helper, start_date=payload.start_date
     )
-    return 201, _pairing_out(pairing)
+    return Status(201, _pairing_out(pairing))
 
 
 @router.post("/pairings/{pairing_id}/end", response={200: PairingOut, **AUTH_ERRORS, 409: ErrorOut})
