@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from backend.env import env_bool, env_int, env_list, env_str
+from backend.env import env_bool, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -243,7 +243,13 @@ LOGGING = {
 
 # --- Scheduled jobs and notifications --------------------------------------------------------
 # `manage.py run_due_jobs` runs each of these `run(*, now)` functions (cron, every few minutes).
-DUE_JOBS: list[str] = []
+DUE_JOBS: list[str] = [
+    "grievances.jobs.run",
+]
+# Called with `years=[...]` after an office loads (publishes) a calendar year.
+CALENDAR_LOADED_HOOKS: list[str] = [
+    "grievances.services.recompute_provisional_deadlines",
+]
 SMS_BACKEND = env_str("SMS_BACKEND", "backend.notifications.sms.ConsoleSmsSender")
 
 # --- API --------------------------------------------------------------------------------------
@@ -251,3 +257,25 @@ NINJA_PAGINATION_CLASS = "ninja.pagination.PageNumberPagination"
 NINJA_PAGINATION_PER_PAGE = 50
 # (django-ninja reads this name, without PAGINATION_)
 NINJA_MAX_PER_PAGE_SIZE = 200
+
+# --- Grievances -------------------------------------------------------------------------------
+GRIEVANCE_ACCEPT_WORKDAYS = env_int("GRIEVANCE_ACCEPT_WORKDAYS", 1, minimum=1)
+GRIEVANCE_REPLY_WORKDAYS = env_int("GRIEVANCE_REPLY_WORKDAYS", 5, minimum=1)
+GRIEVANCE_RESULT_WORKDAYS = env_int("GRIEVANCE_RESULT_WORKDAYS", 10, minimum=1)
+GRIEVANCE_REOPEN_DAYS = env_int("GRIEVANCE_REOPEN_DAYS", 15, minimum=1)
+# Public intake and tracking, per client address (cache counters: Redis in production).
+GRIEVANCE_SUBMIT_LIMIT = env_int("GRIEVANCE_SUBMIT_LIMIT", 10, minimum=1)  # per hour
+GRIEVANCE_TRACK_LIMIT = env_int("GRIEVANCE_TRACK_LIMIT", 30, minimum=1)  # per 10 minutes
+
+# --- Visits -----------------------------------------------------------------------------------
+# Fabrication flags (they never refuse a visit; they mark it for the supervisors).
+VISIT_MAX_CAPTURE_GAP_HOURS = env_int("VISIT_MAX_CAPTURE_GAP_HOURS", 12, minimum=1)
+VISIT_MAX_DISTANCE_M = env_int("VISIT_MAX_DISTANCE_M", 500, minimum=1)
+VISIT_MAX_SPEED_KMH = env_int("VISIT_MAX_SPEED_KMH", 80, minimum=1)
+PHASH_MAX_DISTANCE = env_int("PHASH_MAX_DISTANCE", 8, minimum=0)
+# The low-income line when the year has no `register.IncomeThreshold` row (yuan per person).
+INCOME_THRESHOLD_DEFAULT = env_decimal("INCOME_THRESHOLD_DEFAULT", "7000")
+# Called as `hook(photo_id=...)` by media once a photo's derivatives and hash are ready.
+PHOTO_PROCESSED_HOOKS: list[str] = ["visits.services.photo_processed"]
+# Bench only: a bare endpoint that just writes an upload to disk, to compare against.
+BENCH_BARE_UPLOAD = env_bool("BENCH_BARE_UPLOAD", default=False)

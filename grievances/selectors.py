@@ -1,0 +1,209 @@
+"""Reads of cases, always through one visibility rule (`grievance_list`).
+
+Offices and supervisors see the cases of their area (`in_area`); a department handler sees only
+the cases assigned to its unit now. Everybody else sees nothing. Lists never carry the
+complainant's identity: that is read one case at a time through
+`services.complainant_identity_for`, which audits it.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from django.db.models import Avg, Count, F, Q, QuerySet
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.accounts.roles import OFFICE_ROLES, Role, is_office
+from backend.accounts.scoping import in_area
+from backend.errors import NotFound
+from backend.regions.models import PREFIX_DIGITS, Level, prefix_of_code
+from backend.register.models import Unit
+from grievances.models import DUE_STATES, Grievance, GrievanceAssignment, GrievanceEvent, State
+
+
+def area_codes(code: str) -> list[str]:
+    """The region's code and its ancestors' codes, widest first."""
+    out: list[str] = []
+    for level in (Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWN, Level.VILLAGE):
+        candidate = code[: PREFIX_DIGITS[level]].ljust(12, "0")
+        if candidate not in out and code.startswith(prefix_of_code(candidate)):
+            out.append(candidate)
+        if candidate == code:
+            break
+    return out
+
+
+def sees_area(user) -> bool:
+    return bool(user.is_superuser or is_office(user) or user.role == Role.SUPERVISOR)
+
+
+def grievance_list(*, user: User) -> QuerySet[Grievance]:
+    """Every case the user may see, with the joins a list needs."""
+    qs = Grievance.objects.select_related("region", "department")
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if sees_area(user):
+        return in_area(qs, user)
+    if user.role == Role.DEPARTMENT and user.unit_id is not None:
+        return qs.filter(department_id=user.unit_id)
+    return qs.none()
+
+
+def grievance_get(*, user: User, pk: int) -> Grievance:
+    """One visible case; "not yours" and "does not exist" are the same 404."""
+    case = grievance_list(user=user).filter(pk=pk).first()
+    if case is None:
+        raise NotFound("诉求不存在")
+    return case
+
+
+def queue(*, user: User, state: str = "", overdue: bool = False) -> QuerySet[Grievance]:
+    """The working queue: open cases first by deadline (index: department, state, next_due)."""
+    qs = grievance_list(user=user)
+    if state:
+        qs = qs.filter(state=state)
+    if overdue:
+        qs = qs.filter(next_due__lt=timezone.localdate(), state__in=DUE_STATES)
+    if user.role == Role.DEPARTMENT:
+        return qs.order_by(F("next_due").asc(nulls_last=True), "id")
+    return qs.order_by("-submitted_at", "-id")
+
+
+def department_queue(*, unit_id: int, states: tuple[str, ...], limit: int) -> list[Grievance]:
+    """A department's open cases by due date: one range scan per state on the index."""
+    return list(
+        Grievance.objects.filter(department_id=unit_id, state__in=states)
+        .order_by("next_due", "id")
+        .only("id", "code", "kind", "category", "state", "next_due", "next_due_kind", "overdue")[
+            :limit
+        ]
+    )
+
+
+def timeline(*, grievance: Grievance, public_only: bool = False) -> QuerySet[GrievanceEvent]:
+    qs = grievance.events.select_related("actor").order_by("at", "id")
+    return qs.filter(public=True) if public_only else qs
+
+
+def assignable_departments(*, grievance: Grievance) -> QuerySet[Unit]:
+    """Units that handle cases and serve the case's region (their region is it or above)."""
+    return Unit.objects.filter(
+        handles_grievances=True, region_id__in=area_codes(grievance.region_id)
+    ).order_by("region_id", "name")
+
+
+def office_recipients(*, region_code: str) -> QuerySet[User]:
+    return User.objects.filter(
+        is_active=True, role__in=list(OFFICE_ROLES), region_id__in=area_codes(region_code)
+    )
+
+
+def supervisor_recipients(*, region_code: str) -> QuerySet[User]:
+    return User.objects.filter(
+        is_active=True, role=Role.SUPERVISOR, region_id__in=area_codes(region_code)
+    )
+
+
+def department_handlers(*, unit_id: int | None) -> QuerySet[User]:
+    if unit_id is None:
+        return User.objects.none()
+    return User.objects.filter(is_active=True, role=Role.DEPARTMENT, unit_id=unit_id)
+
+
+# --- Statistics -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quarter:
+    year: int
+    quarter: int
+
+    @property
+    def start(self) -> date:
+        return date(self.year, 3 * self.quarter - 2, 1)
+
+    @property
+    def end(self) -> date:
+        """The first day after the quarter."""
+        if self.quarter == 4:
+            return date(self.year + 1, 1, 1)
+        return date(self.year, 3 * self.quarter + 1, 1)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年第{self.quarter}季度"
+
+    @classmethod
+    def of(cls, day: date) -> "Quarter":
+        return cls(day.year, (day.month - 1) // 3 + 1)
+
+
+def _aware(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+STAT_FIELDS = (
+    "received",
+    "replied_on_time",
+    "resolved_on_time",
+    "overdue_now",
+    "returned",
+    "avg_reply_workdays",
+    "avg_resolve_workdays",
+)
+
+
+def department_stats(*, user: User, quarter: Quarter, today: date | None = None) -> list[dict]:
+    """Per department, the assignments received in the quarter: how many, how many replied and
+    resolved on time, overdue now, returned, average working days to reply and to resolve.
+
+    One grouped query. A department handler sees its own row only.
+    """
+    today = today or timezone.localdate()
+    qs = GrievanceAssignment.objects.filter(
+        received_at__gte=_aware(quarter.start), received_at__lt=_aware(quarter.end)
+    )
+    if sees_area(user):
+        qs = in_area(qs, user)
+    elif user.role == Role.DEPARTMENT and user.unit_id is not None:
+        qs = qs.filter(department_id=user.unit_id)
+    else:
+        return []
+    pending_reply = Q(replied_at__isnull=True, returned_at__isnull=True, reply_due__lt=today)
+    pending_result = Q(resolved_at__isnull=True, returned_at__isnull=True, result_due__lt=today)
+    rows = (
+        qs.values("department_id", "department__name")
+        .annotate(
+            received=Count("id"),
+            replied_on_time=Count(
+                "id", filter=Q(replied_at__isnull=False, replied_at__date__lte=F("reply_due"))
+            ),
+            resolved_on_time=Count(
+                "id", filter=Q(resolved_at__isnull=False, resolved_at__date__lte=F("result_due"))
+            ),
+            overdue_now=Count(
+                "id",
+                filter=Q(current=True)
+                & Q(grievance__state__in=DUE_STATES)
+                & (pending_reply | pending_result),
+            ),
+            returned=Count("id", filter=Q(returned_at__isnull=False)),
+            avg_reply_workdays=Avg("reply_workdays"),
+            avg_resolve_workdays=Avg("resolve_workdays"),
+        )
+        .order_by("department__name", "department_id")
+    )
+    out = []
+    for row in rows:
+        row["department_name"] = row.pop("department__name")
+        for key in ("avg_reply_workdays", "avg_resolve_workdays"):
+            row[key] = round(float(row[key]), 1) if row[key] is not None else None
+        out.append(row)
+    return out
+
+
+def state_counts(*, user: User) -> dict[str, int]:
+    rows = grievance_list(user=user).order_by().values("state").annotate(n=Count("id"))
+    counts = {s.value: 0 for s in State}
+    counts.update({r["state"]: r["n"] for r in rows})
+    return counts
