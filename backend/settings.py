@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (CSS of the pages) straight from the app server, compressed and cached.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A photo upload declaring more than PHOTO_MAX_BYTES gets its 413 before the body is parsed.
+    "media.middleware.PhotoUploadLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -178,6 +180,10 @@ WHITENOISE_USE_FINDERS = not env_bool("PRODUCTION", default=False)
 # Uploads: a whole request above this is refused before it is read.
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 50_000_000, minimum=1_000_000)
+# Anonymous residents' grievance photos: uploads per client address per hour (cache-counted).
+PHOTO_PUBLIC_UPLOADS_PER_HOUR = env_int("PHOTO_PUBLIC_UPLOADS_PER_HOUR", 30, minimum=1)
+# Called with the photo id (str) once a photo's derivatives and hash are saved (dotted paths).
+PHOTO_PROCESSED_HOOKS: list[str] = []
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 

@@ -1,0 +1,31 @@
+"""Reads for photos, always through the area rule."""
+
+import uuid
+
+from django.db.models import QuerySet
+
+from backend.accounts.roles import FIELD_ROLES
+from backend.accounts.scoping import in_area
+from backend.errors import NotFound
+from media.models import Photo
+
+
+def photos_for_user(user) -> QuerySet[Photo]:
+    """The photos `user` may read: their own uploads, and for staff who read an area (offices,
+    supervisors, departments, admins) every photo whose region lies in it. Helpers and pairing
+    units have a region too, but it is where they work, not an area they supervise: they read
+    back only their own photos (a colleague's passbook pages are not theirs to see)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Photo.objects.none()
+    own = Photo.objects.filter(uploaded_by=user)
+    if getattr(user, "role", None) in FIELD_ROLES and not user.is_superuser:
+        return own.order_by("-created_at")
+    return (in_area(Photo.objects.all(), user) | own).order_by("-created_at")
+
+
+def photo_for_user(*, user, photo_id: uuid.UUID | str) -> Photo:
+    """One photo the user may read; "not yours" and "does not exist" are the same 404."""
+    photo = photos_for_user(user).filter(pk=photo_id).first()
+    if photo is None:
+        raise NotFound("照片不存在")
+    return photo
