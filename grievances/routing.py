@@ -1,3 +1,7 @@
 """Websocket routes of this app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from grievances.consumers import GrievanceConsumer
+
+websocket_urlpatterns = [path("ws/grievances/", GrievanceConsumer.as_asgi())]
