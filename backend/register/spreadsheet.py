@@ -875,14 +875,14 @@ def register_export(
             qs = qs.filter(**{f"{path}__startswith": prefix})
         return in_area(qs, user) if user is not None else qs
 
-    households = scoped(Household.objects.all(), "village_id")
-    pairings = scoped(Pairing.objects.all(), "household__village_id")
+    households = scoped(Household.objects.all(), "village__code")
+    pairings = scoped(Pairing.objects.all(), "household__village__code")
     helpers = Helper.objects.filter(
-        Q(pk__in=scoped(Helper.objects.all(), "region_id").values("pk"))
+        Q(pk__in=scoped(Helper.objects.all(), "region__code").values("pk"))
         | Q(pk__in=pairings.values("helper_id"))
     )
     units = Unit.objects.filter(
-        Q(pk__in=scoped(Unit.objects.all(), "region_id").values("pk"))
+        Q(pk__in=scoped(Unit.objects.all(), "region__code").values("pk"))
         | Q(pk__in=helpers.values("unit_id"))
     )
     status_label = {c.value: str(c.label) for c in HouseholdStatus}
