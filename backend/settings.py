@@ -183,7 +183,7 @@ PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 50_000_000, minimum=1_000_000)
 # Anonymous residents' grievance photos: uploads per client address per hour (cache-counted).
 PHOTO_PUBLIC_UPLOADS_PER_HOUR = env_int("PHOTO_PUBLIC_UPLOADS_PER_HOUR", 30, minimum=1)
 # Called with the photo id (str) once a photo's derivatives and hash are saved (dotted paths).
-PHOTO_PROCESSED_HOOKS: list[str] = []
+PHOTO_PROCESSED_HOOKS: list[str] = ["visits.services.photo_processed"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
@@ -289,7 +289,5 @@ VISIT_MAX_SPEED_KMH = env_int("VISIT_MAX_SPEED_KMH", 80, minimum=1)
 PHASH_MAX_DISTANCE = env_int("PHASH_MAX_DISTANCE", 8, minimum=0)
 # The low-income line when the year has no `register.IncomeThreshold` row (yuan per person).
 INCOME_THRESHOLD_DEFAULT = env_decimal("INCOME_THRESHOLD_DEFAULT", "7000")
-# Called as `hook(photo_id=...)` by media once a photo's derivatives and hash are ready.
-PHOTO_PROCESSED_HOOKS: list[str] = ["visits.services.photo_processed"]
 # Bench only: a bare endpoint that just writes an upload to disk, to compare against.
 BENCH_BARE_UPLOAD = env_bool("BENCH_BARE_UPLOAD", default=False)

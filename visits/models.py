@@ -280,7 +280,7 @@ class VisitPhoto(models.Model):
 
 
 class QuarterIncome(models.Model):
-    """A household's income for one quarter; a later visit's record supersedes it (history kept)."""
+    """A household's income for one quarter; a later visit's record replaces it (history kept)."""
 
     AREA_PATH = "household__village"
 
@@ -299,14 +299,17 @@ class QuarterIncome(models.Model):
     visit = models.OneToOneField(
         Visit, verbose_name="来源走访", on_delete=models.PROTECT, related_name="income_record"
     )
-    superseded_by = models.OneToOneField(
+    # History: a later visit in the same quarter adds a record that `replaces` this one, and
+    # this one stops being `current` (the database keeps one current record per quarter).
+    replaces = models.OneToOneField(
         "self",
-        verbose_name="被替代为",
+        verbose_name="替代的记录",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        related_name="supersedes",
+        related_name="replaced_by",
     )
+    current = models.BooleanField("当前有效", default=True)
     recorded_at = models.DateTimeField("记录时间", default=timezone.now)
 
     class Meta:
@@ -318,7 +321,7 @@ class QuarterIncome(models.Model):
             # One current record per household and quarter.
             models.UniqueConstraint(
                 fields=["household", "year", "quarter"],
-                condition=Q(superseded_by__isnull=True),
+                condition=Q(current=True),
                 name="income_one_current_per_quarter",
             ),
         ]

@@ -1,5 +1,252 @@
-"""visits endpoints (filled in by its issue)."""
+"""Visits over the API: the window, submissions, my households and villages, income, extensions.
 
-from ninja import Router
+Thin: each endpoint turns its schema into a service or selector call. Object endpoints answer
+404 alike for "not yours" and "does not exist".
+"""
 
-router = Router(tags=["visits"])
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import DecimalField, Value
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import File, Router, Status
+from ninja.files import UploadedFile
+from ninja.pagination import paginate
+
+from backend.accounts.roles import Role
+from backend.errors import NotFound, Unprocessable
+from backend.regions.models import Region
+from backend.register import selectors as register_selectors
+from mobile_api.auth import user_auth
+from mobile_api.schemas.common import AUTH_ERRORS, ErrorOut
+from mobile_api.schemas.visits import (
+    ExitCandidateOut,
+    ExtensionIn,
+    ExtensionOut,
+    MyHouseholdOut,
+    MyVillageOut,
+    VillageVisitIn,
+    VillageVisitOut,
+    VisitDetailOut,
+    VisitIn,
+    VisitOut,
+    WindowOut,
+)
+from visits import selectors, services
+from visits.windows import SHANGHAI, Quarter, entry_allowed, last_opened_quarter, next_window
+
+router = Router(tags=["走访"], auth=user_auth)
+WRITE_ERRORS = {**AUTH_ERRORS, 409: ErrorOut}
+
+
+def _quarter(text: str | None, default: Quarter) -> Quarter:
+    if not text:
+        return default
+    try:
+        return Quarter.parse(text)
+    except ValueError as exc:
+        raise Unprocessable("季度格式应为如 2026Q4", code="bad_quarter") from exc
+
+
+def _position(p) -> services.Position:
+    return services.Position(
+        lat=p.lat, lon=p.lon, coord_system=p.coord_system, accuracy_m=p.accuracy_m
+    )
+
+
+# --- The window -----------------------------------------------------------------------------
+
+
+@router.get("/visits/window", response={200: WindowOut, **AUTH_ERRORS})
+def visit_window(request: HttpRequest):
+    """The window open now, or the next one, and whether this user may enter visits now
+    (an office's extension counts)."""
+    now = timezone.now()
+    window = next_window(now)
+    decision = entry_allowed(request.user, window.quarter, now)
+    if not decision.allowed and not window.contains(now):
+        # Between windows an extension of the quarter that just closed may still run.
+        late = entry_allowed(request.user, window.quarter.shift(-1), now)
+        if late.allowed:
+            window, decision = late.window, late
+    return {
+        "quarter": str(window.quarter),
+        "label": window.label,
+        "opens_at": window.opens_at,
+        "closes_at": window.closes_at,
+        "open_now": window.contains(now),
+        "allowed": decision.allowed,
+        "reason": decision.reason,
+        "extension": decision.extension,
+    }
+
+
+@router.post("/visits/window-extensions", response={201: ExtensionOut, **AUTH_ERRORS})
+def extension_create(request: HttpRequest, payload: ExtensionIn):
+    """An office extends a quarter's entry for one helper, unit or area of its own area."""
+    user = request.user
+    helper = unit = area = None
+    if payload.helper_id is not None:
+        helper = get_object_or_404(register_selectors.helper_list(user=user), pk=payload.helper_id)
+    if payload.unit_id is not None:
+        unit = get_object_or_404(register_selectors.unit_list(user=user), pk=payload.unit_id)
+    if payload.area is not None:
+        area = Region.objects.filter(pk=payload.area).first()
+        if area is None:
+            raise NotFound("区域不存在")
+    extension = services.extension_grant(
+        user=user,
+        quarter=Quarter.parse(payload.quarter),
+        until=payload.until,
+        reason=payload.reason,
+        helper=helper,
+        unit=unit,
+        area=area,
+    )
+    return Status(201, extension)
+
+
+@router.get("/visits/window-extensions", response=list[ExtensionOut])
+@paginate
+def extension_list(request: HttpRequest):
+    return selectors.extension_list(user=request.user)
+
+
+# --- Household visits ---------------------------------------------------------------------------
+
+
+@router.post("/visits", response={200: VisitDetailOut, 201: VisitDetailOut, **WRITE_ERRORS})
+def visit_submit(request: HttpRequest, payload: VisitIn):
+    """Submit a visit (retry-safe: the same id and content again → 200 with the same visit;
+    the same id with other content → 409). Refusals carry a stable `code` and a reason to show."""
+    data = services.VisitInput(
+        id=payload.id,
+        household_id=payload.household_id,
+        visited_at=payload.visited_at,
+        position=_position(payload.position),
+        photo_ids=tuple(payload.photo_ids),
+        income=services.Income(**payload.income.dict()),
+        passbook_checked=payload.passbook_checked,
+        notes=payload.notes,
+    )
+    visit, created = services.visit_submit(user=request.user, data=data)
+    visit = selectors.visit_detail_qs(user=request.user).get(pk=visit.pk)
+    return Status(201 if created else 200, visit)
+
+
+@router.get("/visits", response=list[VisitOut])
+@paginate
+def visit_list(
+    request: HttpRequest,
+    quarter: str | None = None,
+    village: str | None = None,
+    flagged: bool | None = None,
+    household_id: int | None = None,
+):
+    """Visits in my area (staff) or my own (helper), newest first."""
+    qs = selectors.visit_list(user=request.user)
+    if quarter:
+        q = _quarter(quarter, Quarter(2000, 1))
+        qs = qs.filter(year=q.year, quarter=q.q)
+    if village:
+        qs = qs.filter(village_id__startswith=village.rstrip("0") or village)
+    if household_id is not None:
+        qs = qs.filter(household_id=household_id)
+    if flagged is True:
+        qs = qs.filter(flag_count__gt=0)
+    elif flagged is False:
+        qs = qs.filter(flag_count=0)
+    return qs
+
+
+@router.get("/visits/{uuid:visit_id}", response={200: VisitDetailOut, **AUTH_ERRORS})
+def visit_detail(request: HttpRequest, visit_id: uuid.UUID):
+    return get_object_or_404(selectors.visit_detail_qs(user=request.user), pk=visit_id)
+
+
+@router.get("/me/households", response=list[MyHouseholdOut])
+@paginate
+def my_households(request: HttpRequest, quarter: str | None = None):
+    """My paired households with this quarter's status (the quarter of the current or next
+    window unless one is named)."""
+    now = timezone.now()
+    q = _quarter(quarter, next_window(now).quarter)
+    qs = selectors.my_households(
+        user=request.user, quarter=q, day=timezone.localtime(now, SHANGHAI).date()
+    )
+    return qs.annotate(quarter_label=Value(str(q)))
+
+
+# --- Weak-village visits ------------------------------------------------------------------------
+
+
+@router.post(
+    "/village-visits", response={200: VillageVisitOut, 201: VillageVisitOut, **WRITE_ERRORS}
+)
+def village_visit_submit(request: HttpRequest, payload: VillageVisitIn):
+    """A pairing unit's visit to its weak village, with the village's collective income."""
+    data = services.VillageVisitInput(
+        id=payload.id,
+        village=payload.village,
+        visited_at=payload.visited_at,
+        position=_position(payload.position),
+        photo_ids=tuple(payload.photo_ids),
+        collective_income=payload.collective_income,
+        notes=payload.notes,
+    )
+    visit, created = services.village_visit_submit(user=request.user, data=data)
+    return Status(201 if created else 200, visit)
+
+
+@router.get("/village-visits/{uuid:visit_id}", response={200: VillageVisitOut, **AUTH_ERRORS})
+def village_visit_detail(request: HttpRequest, visit_id: uuid.UUID):
+    return get_object_or_404(selectors.village_visit_list(user=request.user), pk=visit_id)
+
+
+@router.get("/me/villages", response=list[MyVillageOut])
+@paginate
+def my_villages(request: HttpRequest, quarter: str | None = None):
+    now = timezone.now()
+    q = _quarter(quarter, next_window(now).quarter)
+    qs = selectors.my_villages(
+        user=request.user, quarter=q, day=timezone.localtime(now, SHANGHAI).date()
+    )
+    return qs.annotate(quarter_label=Value(str(q)))
+
+
+# --- Income -------------------------------------------------------------------------------------
+
+
+@router.get("/exit-candidates", response=list[ExitCandidateOut])
+@paginate
+def exit_candidates(request: HttpRequest, quarter: str | None = None):
+    """Households of my area whose income per person over the four quarters ending at
+    `quarter` (default: the latest whose window has opened) reached the year's line."""
+    q = _quarter(quarter, last_opened_quarter(timezone.now()))
+    qs, threshold = selectors.exit_candidates(user=request.user, quarter=q)
+    return qs.annotate(
+        quarter_label=Value(str(q)),
+        threshold_yuan=Value(threshold, output_field=DecimalField(max_digits=10, decimal_places=2)),
+    )
+
+
+# --- Bench only ---------------------------------------------------------------------------------
+
+
+@router.post("/bench/bare-upload", response={200: dict, **AUTH_ERRORS}, include_in_schema=False)
+def bench_bare_upload(request: HttpRequest, file: File[UploadedFile]):
+    """The floor a photo upload is compared with: write the bytes to disk, nothing else.
+    Exists only when BENCH_BARE_UPLOAD is on."""
+    if not settings.BENCH_BARE_UPLOAD or request.user.role not in (Role.HELPER, Role.UNIT):
+        raise NotFound("对象不存在")
+    folder = Path(settings.VAR_DIR) / "bench-bare"
+    folder.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with open(folder / f"{uuid.uuid4()}.bin", "wb") as out:
+        for chunk in file.chunks():
+            out.write(chunk)
+            size += len(chunk)
+    return {"bytes": size}

@@ -1,0 +1,235 @@
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Field, Schema
+from pydantic import AwareDatetime
+
+from visits.models import INCOME_MAX, VILLAGE_INCOME_MAX
+
+
+class PositionIn(Schema):
+    lat: Decimal = Field(..., ge=-90, le=90, description="纬度")
+    lon: Decimal = Field(..., ge=-180, le=180, description="经度")
+    accuracy_m: Decimal | None = Field(None, ge=0, le=100000, decimal_places=1)
+    coord_system: Literal["wgs84", "gcj02", "bd09"] = Field(
+        "wgs84", description="坐标系:wgs84(GPS)、gcj02(高德/腾讯)、bd09(百度);统一转存为WGS-84"
+    )
+
+
+class IncomeIn(Schema):
+    """One quarter's income (元, two decimals), never year-to-date."""
+
+    wages: Decimal = Field(..., ge=0, le=INCOME_MAX, decimal_places=2, description="工资性收入")
+    operating: Decimal = Field(
+        ..., ge=-INCOME_MAX, le=INCOME_MAX, decimal_places=2, description="经营性收入(可为负)"
+    )
+    property: Decimal = Field(..., ge=0, le=INCOME_MAX, decimal_places=2, description="财产性收入")
+    transfers: Decimal = Field(..., ge=0, le=INCOME_MAX, decimal_places=2, description="转移性收入")
+
+
+class VisitIn(Schema):
+    id: uuid.UUID = Field(..., description="手机生成的UUID;重试时原样再发")
+    household_id: int
+    visited_at: AwareDatetime = Field(..., description="走访时间(带时区)")
+    position: PositionIn
+    photo_ids: list[uuid.UUID] = Field(
+        ..., min_length=4, max_length=40, description="定位、场景、一折通、手册四类照片各至少一张"
+    )
+    income: IncomeIn
+    passbook_checked: bool
+    notes: str = Field("", max_length=2000)
+
+
+class VillageVisitIn(Schema):
+    id: uuid.UUID
+    village: str = Field(..., pattern=r"^\d{12}$", description="薄弱村区划代码")
+    visited_at: AwareDatetime
+    position: PositionIn
+    photo_ids: list[uuid.UUID] = Field(
+        ..., min_length=2, max_length=40, description="定位、场景照片各至少一张"
+    )
+    collective_income: Decimal = Field(
+        ..., ge=-VILLAGE_INCOME_MAX, le=VILLAGE_INCOME_MAX, decimal_places=2
+    )
+    notes: str = Field("", max_length=2000)
+
+
+class IncomeOut(Schema):
+    wages: Decimal
+    operating: Decimal
+    property: Decimal
+    transfers: Decimal
+    total: Decimal
+
+
+class VisitPhotoOut(Schema):
+    id: uuid.UUID
+    kind: str
+
+
+class FlagOut(Schema):
+    kind: str
+    label: str
+    photo_id: uuid.UUID | None
+    detail: dict
+
+
+class VisitOut(Schema):
+    id: uuid.UUID
+    household_id: int
+    household_number: str = Field(..., alias="household.number")
+    village: str = Field(..., alias="village_id")
+    helper_id: int
+    quarter: str
+    visited_at: datetime
+    lat: Decimal
+    lon: Decimal
+    accuracy_m: Decimal | None
+    coord_system: str
+    income: IncomeOut
+    passbook_checked: bool
+    notes: str
+    extension_id: int | None
+    flag_count: int = 0
+    created_at: datetime
+
+    @staticmethod
+    def resolve_quarter(obj) -> str:
+        return f"{obj.year}Q{obj.quarter}"
+
+    @staticmethod
+    def resolve_income(obj) -> dict:
+        amounts = {k: getattr(obj, k) for k in ("wages", "operating", "property", "transfers")}
+        return {**amounts, "total": sum(amounts.values())}
+
+
+class VisitDetailOut(VisitOut):
+    photos: list[VisitPhotoOut]
+    flags: list[FlagOut]
+
+    @staticmethod
+    def resolve_photos(obj) -> list[dict]:
+        return [{"id": vp.photo_id, "kind": vp.kind} for vp in obj.visit_photos.all()]
+
+    @staticmethod
+    def resolve_flags(obj) -> list[dict]:
+        return [
+            {
+                "kind": f.kind,
+                "label": f.get_kind_display(),
+                "photo_id": f.photo_id,
+                "detail": f.detail,
+            }
+            for f in obj.flags.all()
+        ]
+
+
+class VillageVisitOut(Schema):
+    id: uuid.UUID
+    village: str = Field(..., alias="village_id")
+    unit_id: int
+    quarter: str
+    visited_at: datetime
+    lat: Decimal
+    lon: Decimal
+    collective_income: Decimal
+    notes: str
+    extension_id: int | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_quarter(obj) -> str:
+        return f"{obj.year}Q{obj.quarter}"
+
+
+class ExtensionOut(Schema):
+    id: int
+    quarter: str
+    helper_id: int | None
+    unit_id: int | None
+    area: str | None
+    until: datetime
+    reason: str
+    granted_by: str
+    granted_at: datetime
+
+    @staticmethod
+    def resolve_quarter(obj) -> str:
+        return f"{obj.year}Q{obj.quarter}"
+
+    @staticmethod
+    def resolve_area(obj) -> str | None:
+        return obj.area_id
+
+    @staticmethod
+    def resolve_granted_by(obj) -> str:
+        return obj.granted_by.get_full_name() or obj.granted_by.username
+
+
+class ExtensionIn(Schema):
+    quarter: str = Field(..., pattern=r"^\d{4}[Qq][1-4]$", examples=["2026Q4"])
+    helper_id: int | None = None
+    unit_id: int | None = None
+    area: str | None = Field(None, pattern=r"^\d{12}$")
+    until: AwareDatetime
+    reason: str = Field(..., min_length=1, max_length=200)
+
+
+class WindowOut(Schema):
+    quarter: str
+    label: str = Field(..., description="如:2026年第4季度走访录入时间为2026-12-21至2027-01-10")
+    opens_at: datetime
+    closes_at: datetime
+    open_now: bool = Field(..., description="窗口本身此刻是否开放")
+    allowed: bool = Field(..., description="此刻是否允许本人录入(含延期)")
+    reason: str
+    extension: ExtensionOut | None
+
+
+class MyHouseholdOut(Schema):
+    id: int
+    number: str
+    head_name: str
+    village: str = Field(..., alias="village_id")
+    village_name: str = Field(..., alias="village.name")
+    members: int
+    quarter: str = Field(..., alias="quarter_label")
+    visited: bool
+    quarter_visits: int
+    flags: int = Field(..., alias="quarter_flags")
+    last_visit_id: uuid.UUID | None
+    last_visited_at: datetime | None
+
+    @staticmethod
+    def resolve_visited(obj) -> bool:
+        return obj.quarter_visits > 0
+
+
+class MyVillageOut(Schema):
+    village: str = Field(..., alias="village_id")
+    village_name: str = Field(..., alias="village.name")
+    quarter: str = Field(..., alias="quarter_label")
+    visited: bool
+    quarter_visits: int
+    quarter_income: Decimal | None
+    last_visit_id: uuid.UUID | None
+    last_visited_at: datetime | None
+
+    @staticmethod
+    def resolve_visited(obj) -> bool:
+        return obj.quarter_visits > 0
+
+
+class ExitCandidateOut(Schema):
+    household_id: int = Field(..., alias="id")
+    number: str
+    head_name: str
+    village: str = Field(..., alias="village_id")
+    members: int
+    annual_income: Decimal
+    quarters_reported: int
+    income_per_person: Decimal
+    threshold: Decimal = Field(..., alias="threshold_yuan")
+    quarter: str = Field(..., alias="quarter_label")
