@@ -1,0 +1,134 @@
+"""Users and the audit trail in the admin.
+
+Office users manage the users of their own area only: they never see superusers, cannot
+grant superuser status, Django groups or model permissions, and can only pick a region,
+unit or helper record of their area. Only system administrators grant the admin role.
+"""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from backend.accounts.models import AuditEntry, User
+from backend.accounts.roles import Role
+from backend.accounts.scoping import area_prefix
+from backend.admin_scoping import RelatedInAreaFilter, RoleScopedAdmin, is_admin_reader
+
+_PERSONAL = ("姓名与联系方式", {"fields": ("first_name", "last_name", "email", "phone")})
+_ROLE = ("角色与区域", {"fields": ("role", "region", "unit", "helper")})
+_DATES = ("时间", {"fields": ("last_login", "date_joined")})
+
+
+@admin.register(User)
+class UserAdmin(RoleScopedAdmin, DjangoUserAdmin):
+    area_path = "region"
+    list_display = ("username", "first_name", "role", "region", "is_staff", "is_active")
+    list_filter = ("role", "is_staff", "is_active", ("region", RelatedInAreaFilter))
+    list_select_related = ("region",)
+    search_fields = ("username", "first_name", "last_name", "phone")
+    ordering = ("username",)
+    readonly_fields = ("last_login", "date_joined")
+
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        _PERSONAL,
+        _ROLE,
+        ("权限", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        _DATES,
+    )
+    office_fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        _PERSONAL,
+        _ROLE,
+        ("权限", {"fields": ("is_active", "is_staff")}),
+        _DATES,
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                    "first_name",
+                    "phone",
+                    "role",
+                    "region",
+                    "is_staff",
+                ),
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        qs = super().get_queryset(request)
+        user = request.user
+        if not user.is_superuser:
+            qs = qs.filter(is_superuser=False)
+            if user.role != Role.ADMIN:
+                # An office must not reset the password of the administrator above it.
+                qs = qs.exclude(role=Role.ADMIN)
+        return qs
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        if obj is None or request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return self.office_fieldsets
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        # Only a superuser may exist without a region (the database insists as well).
+        if db_field.name == "region" and not request.user.is_superuser:
+            formfield.required = True
+        return formfield
+
+    def formfield_for_choice_field(self, db_field, request: HttpRequest, **kwargs):
+        user = request.user
+        if db_field.name == "role" and not (user.is_superuser or user.role == Role.ADMIN):
+            kwargs["choices"] = [c for c in Role.choices if c[0] != Role.ADMIN]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only for everyone, superusers included: the trail is append-only."""
+
+    list_display = (
+        "at",
+        "actor",
+        "action",
+        "target_type",
+        "target_id",
+        "region_code",
+        "ip_address",
+    )
+    list_filter = ("action", "target_type")
+    list_select_related = ("actor",)
+    search_fields = ("target_id", "actor__username", "region_code")
+    date_hierarchy = "at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEntry]:
+        qs = super().get_queryset(request)
+        if not is_admin_reader(request.user):
+            return qs.none()
+        prefix = area_prefix(request.user)
+        return qs if prefix is None else qs.filter(region_code__startswith=prefix)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_admin_reader(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return is_admin_reader(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
