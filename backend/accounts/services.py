@@ -1,11 +1,13 @@
 """Writes for accounts: issuing and revoking API tokens, recording audit entries."""
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from axes.exceptions import AxesBackendPermissionDenied
+from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -33,24 +35,36 @@ class IssuedToken:
     user: User
 
 
+def _locked_out(request: HttpRequest) -> LockedOut:
+    # AXES_COOLOFF_TIME may be a timedelta, a number of hours or a callable: ask axes.
+    cool_off = get_cool_off(request)
+    minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off is not None else None
+    return LockedOut(
+        "登录失败次数过多,账号已暂时锁定,请稍后再试", detail={"retry_after_minutes": minutes}
+    )
+
+
 def token_issue(
     *, request: HttpRequest, username: str, password: str, device_name: str
 ) -> IssuedToken:
-    """Check the password (argon2, counted by django-axes) and issue a bearer token."""
-    try:
-        user = authenticate(request, username=username, password=password)
-    except AxesBackendPermissionDenied as exc:
-        raise LockedOut(
-            "登录失败次数过多,账号已暂时锁定,请稍后再试",
-            detail={"retry_after_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)},
-        ) from exc
+    """Check the password (argon2, counted by django-axes) and issue a bearer token.
+
+    django-axes locks a username-and-address pair after AXES_FAILURE_LIMIT failures; the
+    attempt that reaches the limit, and every attempt while locked (the right password too),
+    get LockedOut.
+    """
+    # Django's authenticate() swallows the axes backend's PermissionDenied and reports a
+    # plain failure; axes marks the request instead.
+    user = authenticate(request, username=username, password=password)
     if getattr(request, "axes_locked_out", False):
-        raise LockedOut(
-            "登录失败次数过多,账号已暂时锁定,请稍后再试",
-            detail={"retry_after_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)},
-        )
+        # AxesMiddleware would replace the API's JSON error with the web lockout page.
+        request.axes_locked_out = False
+        raise _locked_out(request)
     if user is None or not user.is_active:
         raise LoginFailed("用户名或密码错误")
+    # What a session login would do: axes resets the failure count (AXES_RESET_ON_SUCCESS)
+    # and logs the access, Django records last_login.
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
     raw = ApiToken.new_key()
     token = ApiToken.objects.create(
         user=user,
