@@ -311,6 +311,9 @@ def _visit_create(
     _validated(visit)
     visit.save(force_insert=True)
     VisitPhoto.objects.bulk_create([VisitPhoto(photo=p, visit=visit, kind=p.kind) for p in photos])
+    for photo in photos:
+        # Whoever may read the household may now read its visit's photos.
+        photo_set_region(photo, household.village_id)
     _income_record(visit=visit, now=now)
     flags = flag_checks.flags_at_submit(visit, photos, decision.window, decision.extension)
     flag_checks.raise_flags(flags)
