@@ -394,3 +394,126 @@ class VisitFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visit_id} {self.kind}"
+
+
+# --- Supervision (spot checks) ---
+
+
+class SpotCheckDraw(models.Model):
+    """A supervisor's random sample of one quarter's visits in an area (art. 31).
+
+    The seed, the flag weight `k` and a digest of the candidates (visit ids with their flag
+    counts) are recorded, so the sample can be drawn again and compared: the same seed over
+    the same candidates gives the same visits, in the same order.
+    """
+
+    AREA_PATH = "region"
+
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="抽查人", on_delete=models.PROTECT, related_name="+"
+    )
+    region = models.ForeignKey(
+        "regions.Region", verbose_name="抽查区域", on_delete=models.PROTECT, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField("被抽查年度")
+    quarter = models.PositiveSmallIntegerField("被抽查季度")
+    seed = models.PositiveBigIntegerField("随机种子")
+    sample_size = models.PositiveIntegerField("抽取数量")
+    flag_weight = models.DecimalField("疑点权重系数k", max_digits=8, decimal_places=3)
+    population = models.PositiveIntegerField("候选走访数")
+    flagged_population = models.PositiveIntegerField("其中有疑点的")
+    candidates_digest = models.CharField("候选集摘要(SHA-256)", max_length=64)
+    drawn_at = models.DateTimeField("抽取时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "抽查批次"
+        verbose_name_plural = "抽查批次"
+        ordering = ["-drawn_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=_quarter_valid, name="spotdraw_quarter_valid"),
+            models.CheckConstraint(condition=Q(sample_size__gte=1), name="spotdraw_size_positive"),
+        ]
+        indexes = [models.Index(fields=["year", "quarter", "region"])]
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.quarter} {self.region_id} #{self.pk}"
+
+
+class SpotCheckOutcome(models.TextChoices):
+    PENDING = "pending", "待核查"
+    CONFIRMED = "confirmed", "核实无误"
+    PROBLEM_FOUND = "problem_found", "发现问题"
+
+
+class SpotCheck(models.Model):
+    """One drawn visit and what the supervisor found when checking it."""
+
+    AREA_PATH = "visit__village"
+
+    draw = models.ForeignKey(
+        SpotCheckDraw, verbose_name="抽查批次", on_delete=models.CASCADE, related_name="checks"
+    )
+    visit = models.ForeignKey(
+        Visit, verbose_name="走访", on_delete=models.PROTECT, related_name="spot_checks"
+    )
+    rank = models.PositiveIntegerField("抽中顺序")
+    # What the draw saw: the visit's flags then, and the weight they gave it.
+    flag_count = models.PositiveIntegerField("抽取时疑点数")
+    weight = models.FloatField("抽取权重")
+    outcome = models.CharField(
+        "核查结果",
+        max_length=16,
+        choices=SpotCheckOutcome.choices,
+        default=SpotCheckOutcome.PENDING,
+    )
+    notes = models.TextField("核查说明", blank=True, max_length=4000)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="核查人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    checked_at = models.DateTimeField("核查时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "抽查核查"
+        verbose_name_plural = "抽查核查"
+        ordering = ["draw_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["draw", "visit"], name="spotcheck_visit_once"),
+            models.UniqueConstraint(fields=["draw", "rank"], name="spotcheck_rank_once"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=[choice.value for choice in SpotCheckOutcome]),
+                name="spotcheck_outcome_valid",
+            ),
+            # A recorded outcome says who recorded it and when; a pending one says neither.
+            models.CheckConstraint(
+                condition=Q(outcome="pending", checked_by__isnull=True, checked_at__isnull=True)
+                | (~Q(outcome="pending") & Q(checked_by__isnull=False, checked_at__isnull=False)),
+                name="spotcheck_recorded_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.draw_id}.{self.rank} {self.visit_id} {self.outcome}"
+
+
+class SpotCheckPhoto(models.Model):
+    """A photo the supervisor took while checking (media kind `spot_check`), used once."""
+
+    photo = models.OneToOneField(
+        "media.Photo", verbose_name="照片", on_delete=models.PROTECT, related_name="spot_check_use"
+    )
+    spot_check = models.ForeignKey(
+        SpotCheck, verbose_name="抽查核查", on_delete=models.CASCADE, related_name="photos"
+    )
+
+    class Meta:
+        verbose_name = "核查照片"
+        verbose_name_plural = "核查照片"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.spot_check_id} {self.photo_id}"
