@@ -18,7 +18,7 @@ from ninja.pagination import paginate
 
 from backend.accounts.roles import Role
 from backend.errors import NotFound, Unprocessable
-from backend.regions.models import Region
+from backend.regions.models import Region, prefix_of_code
 from backend.register import selectors as register_selectors
 from mobile_api.auth import user_auth
 from mobile_api.schemas.common import AUTH_ERRORS, ErrorOut
@@ -152,7 +152,10 @@ def visit_list(
         q = _quarter(quarter, Quarter(2000, 1))
         qs = qs.filter(year=q.year, quarter=q.q)
     if village:
-        qs = qs.filter(village_id__startswith=village.rstrip("0") or village)
+        if not (len(village) == 12 and village.isdigit()):
+            raise Unprocessable("区划代码应为12位数字", code="bad_region")
+        # A town or county code selects every village under it.
+        qs = qs.filter(village__code__startswith=prefix_of_code(village))
     if household_id is not None:
         qs = qs.filter(household_id=household_id)
     if flagged is True:
