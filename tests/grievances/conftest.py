@@ -32,7 +32,10 @@ def _clear_cache():
 def dept_a(regions):
     """A county department that handles cases (民政局)."""
     return f.UnitFactory(
-        name="如东县民政局", kind=UnitKind.DEPARTMENT, region=regions.county, handles_grievances=True
+        name="如东县民政局",
+        kind=UnitKind.DEPARTMENT,
+        region=regions.county,
+        handles_grievances=True,
     )
 
 
