@@ -148,6 +148,9 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    # Household numbers and helper phones of bad rows: pairings naming them are not reported
+    # again as "does not exist", the household or helper row already says what is wrong.
+    bad_keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set), repr=False)
 
     @property
     def ok(self) -> bool:
@@ -421,14 +424,18 @@ def _read_sheet(ws, spec: SheetSpec, report: ImportReport) -> list[Row]:
             continue
         raw = {key: (values[i] if i < len(values) else None) for key, i in positions.items()}
         empty = [c.header for c in required if _text(raw[c.key]) == ""]
-        if empty:
-            report.add(spec.name, number, "、".join(empty) + " 不能为空")
-            continue
         try:
+            if empty:
+                raise RowInvalid("、".join(empty) + " 不能为空")
             parsed.append(Row(spec.name, number, PARSERS[spec.name](raw)))
         except RowInvalid as exc:
             report.add(spec.name, number, str(exc))
+            if spec.name in KEY_COLUMNS:
+                report.bad_keys[spec.name].add(_text(raw[KEY_COLUMNS[spec.name]]))
     return parsed
+
+
+KEY_COLUMNS = {"households": "number", "helpers": "phone"}
 
 
 def _read_workbook(source: str | Path | IO[bytes], report: ImportReport) -> dict[str, list[Row]]:
@@ -585,6 +592,7 @@ def _check_helpers(rows: list[Row], plan: _Plan, regions: dict, file_units: dict
         for reason in errors:
             plan.report.add(row.sheet, row.number, reason)
         if errors:
+            plan.report.bad_keys["helpers"].add(v["phone"])
             continue
         phones[v["phone"]] = v["region"]
         if helper is None:
@@ -639,6 +647,7 @@ def _check_households(rows: list[Row], plan: _Plan, regions: dict) -> dict[str, 
         for reason in errors:
             plan.report.add(row.sheet, row.number, reason)
         if errors:
+            plan.report.bad_keys["households"].add(v["number"])
             continue
         numbers[v["number"]] = v["village"]
         if household is None:
@@ -692,14 +701,14 @@ def _check_pairings(
         village = file_households.get(number)
         if village is None and number in db_households:
             village = db_households[number].village_id
-        if village is None:
+        if village is None and number not in report.bad_keys["households"]:
             errors.append(f"户编号「{number}」不存在(表内及系统中均无)")
         elif not plan.in_area(village):
             errors.append("该户不在本账号管辖范围内")
         town = file_helpers.get(phone)
         if town is None and phone in db_helpers:
             town = db_helpers[phone].region_id
-        if town is None:
+        if town is None and phone not in report.bad_keys["helpers"]:
             errors.append(f"帮扶人手机号「{phone}」不存在(表内及系统中均无)")
         elif not plan.in_area(town):
             errors.append("该帮扶责任人不在本账号管辖范围内")
@@ -709,7 +718,7 @@ def _check_pairings(
         seen.setdefault(key, row.number)
         for reason in errors:
             report.add(row.sheet, row.number, reason)
-        if errors:
+        if errors or village is None or town is None:
             continue
         existing = by_key.get(key)
         if existing is not None:

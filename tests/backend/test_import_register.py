@@ -136,6 +136,8 @@ def test_one_bad_row_of_each_kind_changes_nothing_and_names_each_row(regions, tm
         ["H1", "13900000001", dt.date(2022, 1, 1), None],  # row 5: overlaps row 2
         ["H2", "13900000001", dt.date(2024, 5, 1), dt.date(2024, 1, 1)],  # row 6
         ["NOPE", "13900000001", dt.date(2024, 1, 1), None],  # row 7: no such household
+        # row 8 names a household whose own row is bad: reported there, not again here
+        ["H5", "13900000001", dt.date(2021, 1, 1), None],
     ]
     path = write_workbook(tmp_path / "bad.xlsx", sheets)
 
