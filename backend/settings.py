@@ -265,6 +265,9 @@ CALENDAR_LOADED_HOOKS: list[str] = [
     "grievances.services.recompute_provisional_deadlines",
 ]
 SMS_BACKEND = env_str("SMS_BACKEND", "backend.notifications.sms.ConsoleSmsSender")
+# `manage.py seed_demo` calls each of these `seeder(*, context)` after it builds the demo
+# register (backend/register/demo.py): the place where apps add their own demo rows.
+DEMO_SEEDERS: list[str] = []
 
 # --- API --------------------------------------------------------------------------------------
 NINJA_PAGINATION_CLASS = "ninja.pagination.PageNumberPagination"
