@@ -43,9 +43,9 @@ def missing_exif(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
     flags = []
     for photo in photos:
         if photo.taken_at is None:
-            flags.append(_flag(visit, FlagKind.NO_EXIF_TIME, photo, kind=photo.kind))
+            flags.append(_flag(visit, FlagKind.NO_EXIF_TIME, photo, photo_kind=photo.kind))
         if photo.exif_lat is None or photo.exif_lon is None:
-            flags.append(_flag(visit, FlagKind.NO_EXIF_GPS, photo, kind=photo.kind))
+            flags.append(_flag(visit, FlagKind.NO_EXIF_GPS, photo, photo_kind=photo.kind))
     return flags
 
 

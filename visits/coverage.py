@@ -1,0 +1,388 @@
+"""Visit coverage (走访覆盖率) for offices and supervisors: computed by the database.
+
+For a quarter and a region: households with a pairing during the quarter (`paired`), those
+visited at least once for the quarter (`visited`), flagged visits, and weak villages paired /
+visited. Every number is an aggregate query (EXISTS semi-joins, conditional COUNT, GROUP BY on
+the code prefix `Substr(village_id, 1, n)`), never a loop over households in Python.
+
+Rules that shape the queries:
+- A household counts once however many pairings it had in the quarter: `paired` is an EXISTS
+  over the pairings overlapping the quarter's dates, not a join.
+- A household counts as visited when a visit was entered *for* the quarter (year, quarter),
+  which may be dated in the window's first days of the next quarter.
+- At village level each household is shown with its *responsible* helper: the helper paired on
+  the date of the quarter's latest visit (the pairing the visit belongs to), or, when nobody
+  visited, the helper of the latest pairing overlapping the quarter. A changed pairing thus
+  credits the visit to whoever held the household when it was made, and leaves an unvisited
+  household on the current helper's list.
+
+Access, in one place (`coverage_region`): offices, supervisors and admins (`reads_area`) read
+their area; others are refused (403); a region outside the area or unknown is a 404.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce, Substr
+from django.utils import timezone
+
+from backend.accounts.roles import OFFICE_ROLES, Role, reads_area
+from backend.accounts.scoping import code_in_area, in_area
+from backend.errors import Forbidden, NotFound
+from backend.regions.models import CHILD_LEVEL, PREFIX_DIGITS, Level, Region
+from backend.regions.selectors import region_path
+from backend.register.models import Helper, Household, Pairing, UnitPairing, WeakVillage
+from visits.models import VillageVisit, Visit, VisitFlag
+from visits.windows import SHANGHAI, Quarter
+
+_CODE_RE = re.compile(r"^\d{12}$")
+TREND_MAX = 12
+
+
+# --- Access -----------------------------------------------------------------------------------
+
+
+def may_read(user) -> bool:
+    """Offices, supervisors and admins read coverage; helpers, units, departments do not."""
+    return bool(user and user.is_authenticated and (reads_area(user) or user.is_superuser))
+
+
+def may_remind(user) -> bool:
+    """Offices (and admins) remind helpers; supervisors only read."""
+    return bool(
+        user
+        and user.is_authenticated
+        and (user.is_superuser or user.role in OFFICE_ROLES or user.role == Role.ADMIN)
+    )
+
+
+def _root_code() -> str | None:
+    return (
+        Region.objects.filter(parent__isnull=True).order_by("code").values_list("code", flat=True)
+    ).first()
+
+
+def coverage_region(user, code: str | None) -> Region:
+    """The region a coverage read is about: `code`, or the user's own region.
+
+    Forbidden (403) for a role that does not read coverage; NotFound (404) for a code that is
+    malformed, unknown or outside the user's area (the same answer for all three).
+    """
+    if not may_read(user):
+        raise Forbidden("您的角色无权查看走访覆盖率", code="forbidden")
+    code = (code or "").strip() or user.region_id or _root_code()
+    if not code or not _CODE_RE.match(code) or not code_in_area(user, code):
+        raise NotFound("区划不存在", code="not_found")
+    region = Region.objects.filter(pk=code).first()
+    if region is None:
+        raise NotFound("区划不存在", code="not_found")
+    return region
+
+
+def default_quarter(today: date | None = None) -> Quarter:
+    """The last finished quarter (offices read it in the first month of the next one)."""
+    today = today or timezone.localtime(timezone.now(), SHANGHAI).date()
+    return Quarter.of_date(today).shift(-1)
+
+
+def parse_quarter(text: str | None) -> Quarter:
+    """'2026Q3' → Quarter; empty → the last finished quarter. ValueError on bad text."""
+    if not text or not text.strip():
+        return default_quarter()
+    return Quarter.parse(text)
+
+
+def quarter_dates(quarter: Quarter) -> tuple[date, date]:
+    """[first day, first day of the next quarter): the dates a pairing must overlap."""
+    return quarter.first_day, quarter.shift(1).first_day
+
+
+# --- Numbers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    paired: int = 0
+    visited: int = 0
+    flagged_visits: int = 0
+    weak_paired: int = 0
+    weak_visited: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.paired - self.visited
+
+    @property
+    def percent(self) -> float | None:
+        """Visited share of paired households, one decimal; None when nobody is paired."""
+        return round(100.0 * self.visited / self.paired, 1) if self.paired else None
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.paired + other.paired,
+            self.visited + other.visited,
+            self.flagged_visits + other.flagged_visits,
+            self.weak_paired + other.weak_paired,
+            self.weak_visited + other.weak_visited,
+        )
+
+
+@dataclass(frozen=True)
+class AreaRow:
+    code: str
+    name: str
+    level: str
+    counts: Counts
+
+
+@dataclass
+class CoverageReport:
+    quarter: Quarter
+    region: Region
+    total: Counts
+    children: list[AreaRow] = field(default_factory=list)
+    path: list[Region] = field(default_factory=list)
+
+    @property
+    def child_level(self) -> Level | None:
+        return CHILD_LEVEL.get(Level(self.region.level))
+
+
+def _pairing_overlaps(quarter: Quarter, household_ref: str = "pk") -> QuerySet[Pairing]:
+    start, end = quarter_dates(quarter)
+    return Pairing.objects.overlapping(start, end).filter(household_id=OuterRef(household_ref))
+
+
+def _quarter_visits(quarter: Quarter, household_ref: str = "pk") -> QuerySet[Visit]:
+    return Visit.objects.filter(
+        household_id=OuterRef(household_ref), year=quarter.year, quarter=quarter.q
+    )
+
+
+def paired_households(user, quarter: Quarter, prefix: str) -> QuerySet[Household]:
+    """Households under `prefix` with at least one pairing overlapping the quarter."""
+    qs = Household.objects.filter(village_id__startswith=prefix).filter(
+        Exists(_pairing_overlaps(quarter))
+    )
+    return in_area(qs, user)
+
+
+def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str, Counts]:
+    """Counts under `prefix`, grouped by the first `digits` digits of the village code.
+
+    Three aggregate queries (households, flagged visits, weak villages), whatever the size.
+    """
+    key = Substr("village_id", 1, digits)
+    visited = Exists(_quarter_visits(quarter))
+    households = (
+        paired_households(user, quarter, prefix)
+        .annotate(key=key)
+        .order_by()
+        .values("key")
+        .annotate(paired=Count("pk"), visited=Count("pk", filter=Q(visited)))
+    )
+    flagged = (
+        in_area(
+            Visit.objects.filter(
+                village_id__startswith=prefix, year=quarter.year, quarter=quarter.q
+            ).filter(Exists(VisitFlag.objects.filter(visit_id=OuterRef("pk")))),
+            user,
+        )
+        .annotate(key=key)
+        .order_by()
+        .values("key")
+        .annotate(n=Count("pk"))
+    )
+    start, end = quarter_dates(quarter)
+    weak = (
+        in_area(
+            WeakVillage.objects.filter(village_id__startswith=prefix).filter(
+                Exists(
+                    UnitPairing.objects.overlapping(start, end).filter(
+                        weak_village_id=OuterRef("pk")
+                    )
+                )
+            ),
+            user,
+        )
+        .annotate(key=key)
+        .order_by()
+        .values("key")
+        .annotate(
+            paired=Count("pk"),
+            visited=Count(
+                "pk",
+                filter=Q(
+                    Exists(
+                        VillageVisit.objects.filter(
+                            weak_village_id=OuterRef("pk"), year=quarter.year, quarter=quarter.q
+                        )
+                    )
+                ),
+            ),
+        )
+    )
+    out: dict[str, dict[str, int]] = {}
+    for row in households:
+        out.setdefault(row["key"], {}).update(paired=row["paired"], visited=row["visited"])
+    for row in flagged:
+        out.setdefault(row["key"], {})["flagged_visits"] = row["n"]
+    for row in weak:
+        out.setdefault(row["key"], {}).update(
+            weak_paired=row["paired"], weak_visited=row["visited"]
+        )
+    return {k: Counts(**v) for k, v in out.items()}
+
+
+def coverage_report(user, quarter: Quarter, region: Region) -> CoverageReport:
+    """The region's totals and one row per child region (none below a village).
+
+    `region` must come from `coverage_region` (access already checked).
+    """
+    level = Level(region.level)
+    child = CHILD_LEVEL.get(level)
+    digits = PREFIX_DIGITS[child] if child else PREFIX_DIGITS[level]
+    counts = grouped_counts(user, quarter, region.prefix, digits)
+    total = sum(counts.values(), Counts())
+    children: list[AreaRow] = []
+    if child is not None:
+        for r in (
+            Region.objects.filter(parent=region).order_by("code").only("code", "name", "level")
+        ):
+            children.append(AreaRow(r.code, r.name, r.level, counts.get(r.code[:digits], Counts())))
+    return CoverageReport(quarter, region, total, children, region_path(region))
+
+
+def trend(user, region: Region, quarter: Quarter, n: int = 4) -> list[tuple[Quarter, Counts]]:
+    """The region's totals for the `n` quarters ending at `quarter`, oldest first."""
+    n = max(1, min(TREND_MAX, n))
+    out = []
+    for q in (quarter.shift(-i) for i in range(n - 1, -1, -1)):
+        counts = grouped_counts(user, q, region.prefix, len(region.prefix))
+        out.append((q, sum(counts.values(), Counts())))
+    return out
+
+
+# --- Households and helpers (the village level, the export) ------------------------------------
+
+
+def household_status(user, quarter: Quarter, prefix: str) -> QuerySet[Household]:
+    """Paired households under `prefix`, each annotated with the quarter's status.
+
+    `visit_count`, `flag_count` (flags on the quarter's visits), `last_visited_at`, and
+    `responsible_helper_id`: the helper paired on the latest visit's date, else the helper of
+    the latest pairing overlapping the quarter. One query (correlated subqueries), ordered by
+    village and household number.
+    """
+    visits = _quarter_visits(quarter)
+    latest = visits.order_by("-visited_at", "-created_at")
+    current = _pairing_overlaps(quarter).order_by("-start_date", "-pk")
+    flags = (
+        VisitFlag.objects.filter(
+            visit__household_id=OuterRef("pk"),
+            visit__year=quarter.year,
+            visit__quarter=quarter.q,
+        )
+        .order_by()
+        .values("visit__household_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    count = visits.order_by().values("household_id").annotate(n=Count("pk")).values("n")
+    return (
+        paired_households(user, quarter, prefix)
+        .select_related("village")
+        .annotate(
+            visit_count=Coalesce(Subquery(count, output_field=IntegerField()), 0),
+            flag_count=Coalesce(Subquery(flags, output_field=IntegerField()), 0),
+            last_visited_at=Subquery(latest.values("visited_at")[:1]),
+            responsible_helper_id=Coalesce(
+                Subquery(latest.values("pairing__helper_id")[:1]),
+                Subquery(current.values("helper_id")[:1]),
+            ),
+        )
+        .order_by("village_id", "number")
+    )
+
+
+def helpers_by_id(ids: Iterable[int | None]) -> dict[int, Helper]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return Helper.objects.select_related("unit").in_bulk(wanted)
+
+
+@dataclass(frozen=True)
+class HelperRow:
+    helper: Helper | None
+    paired: int
+    visited: int
+
+    @property
+    def pending(self) -> int:
+        return self.paired - self.visited
+
+    @property
+    def percent(self) -> float | None:
+        return round(100.0 * self.visited / self.paired, 1) if self.paired else None
+
+
+def helper_counts(user, quarter: Quarter, prefix: str) -> list[HelperRow]:
+    """Per responsible helper: households and visited households (GROUP BY in the database)."""
+    rows = (
+        household_status(user, quarter, prefix)
+        .order_by()
+        .values("responsible_helper_id")
+        .annotate(paired=Count("pk"), visited=Count("pk", filter=Q(visit_count__gt=0)))
+    )
+    rows = list(rows)
+    helpers = helpers_by_id(r["responsible_helper_id"] for r in rows)
+    out = [
+        HelperRow(helpers.get(r["responsible_helper_id"]), r["paired"], r["visited"]) for r in rows
+    ]
+    return sorted(out, key=lambda r: (-r.pending, r.helper.name if r.helper else "", id(r)))
+
+
+# --- Pending ----------------------------------------------------------------------------------
+
+
+def pending_pairings(user, quarter: Quarter, region: Region) -> QuerySet[Pairing]:
+    """The unvisited: for each paired household under `region` with no visit for the quarter,
+    its latest pairing overlapping the quarter (the helper who should visit). Stable order:
+    village, household number."""
+    start, end = quarter_dates(quarter)
+    later = Pairing.objects.overlapping(start, end).filter(
+        Q(start_date__gt=OuterRef("start_date"))
+        | Q(start_date=OuterRef("start_date"), pk__gt=OuterRef("pk")),
+        household_id=OuterRef("household_id"),
+    )
+    qs = (
+        Pairing.objects.overlapping(start, end)
+        .filter(household__village_id__startswith=region.prefix)
+        .filter(~Exists(later), ~Exists(_quarter_visits(quarter, "household_id")))
+        .select_related("helper", "helper__unit", "household", "household__village")
+    )
+    return in_area(qs, user).order_by("household__village_id", "household__number", "pk")
+
+
+def pending_helper_ids(user, quarter: Quarter, region: Region) -> list[int]:
+    """Distinct helpers with at least one pending household under `region`."""
+    return list(
+        pending_pairings(user, quarter, region)
+        .order_by("helper_id")
+        .values_list("helper_id", flat=True)
+        .distinct()
+    )
