@@ -174,7 +174,7 @@ def _quarter_visits(quarter: Quarter, household_ref: str = "pk") -> QuerySet[Vis
 
 def paired_households(user, quarter: Quarter, prefix: str) -> QuerySet[Household]:
     """Households under `prefix` with at least one pairing overlapping the quarter."""
-    qs = Household.objects.filter(village_id__startswith=prefix).filter(
+    qs = Household.objects.filter(village__code__startswith=prefix).filter(
         Exists(_pairing_overlaps(quarter))
     )
     return in_area(qs, user)
@@ -197,7 +197,7 @@ def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str
     flagged = (
         in_area(
             Visit.objects.filter(
-                village_id__startswith=prefix, year=quarter.year, quarter=quarter.q
+                village__code__startswith=prefix, year=quarter.year, quarter=quarter.q
             ).filter(Exists(VisitFlag.objects.filter(visit_id=OuterRef("pk")))),
             user,
         )
@@ -209,7 +209,7 @@ def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str
     start, end = quarter_dates(quarter)
     weak = (
         in_area(
-            WeakVillage.objects.filter(village_id__startswith=prefix).filter(
+            WeakVillage.objects.filter(village__code__startswith=prefix).filter(
                 Exists(
                     UnitPairing.objects.overlapping(start, end).filter(
                         weak_village_id=OuterRef("pk")
@@ -371,7 +371,7 @@ def pending_pairings(user, quarter: Quarter, region: Region) -> QuerySet[Pairing
     )
     qs = (
         Pairing.objects.overlapping(start, end)
-        .filter(household__village_id__startswith=region.prefix)
+        .filter(household__village__code__startswith=region.prefix)
         .filter(~Exists(later), ~Exists(_quarter_visits(quarter, "household_id")))
         .select_related("helper", "helper__unit", "household", "household__village")
     )
