@@ -159,7 +159,8 @@ def my_villages(*, user: User, quarter: Quarter, day: date) -> QuerySet[WeakVill
             last_visit_id=Subquery(latest.values("pk")[:1]),
             last_visited_at=Subquery(latest.values("visited_at")[:1]),
             quarter_income=Subquery(
-                quarter_visits.order_by("-visited_at").values("collective_income")[:1]
+                quarter_visits.order_by("-visited_at").values("collective_income")[:1],
+                output_field=_money,
             ),
         )
         .order_by("village_id")

@@ -218,6 +218,12 @@ class MyVillageOut(Schema):
     last_visited_at: datetime | None
 
     @staticmethod
+    def resolve_quarter_income(obj) -> Decimal | None:
+        # (SQLite hands a subquery's decimal back without its scale)
+        value = obj.quarter_income
+        return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+    @staticmethod
     def resolve_visited(obj) -> bool:
         return obj.quarter_visits > 0
 
