@@ -1,3 +1,9 @@
 """Websocket routes of this app."""
 
-websocket_urlpatterns: list = []
+from django.urls import re_path
+
+from visits.consumers import CoverageConsumer
+
+websocket_urlpatterns = [
+    re_path(r"^ws/coverage/(?P<code>\d{12})/$", CoverageConsumer.as_asgi()),
+]
