@@ -756,6 +756,12 @@ def _check_pairings(
                 reach = (start, end, row)
 
 
+def _file_label(source: Any) -> str:
+    """The file's own name, short enough for the audit record's target id."""
+    name = str(getattr(source, "name", source) or "")
+    return Path(name).name[-64:] or "workbook"
+
+
 # --- The service ------------------------------------------------------------------------------
 
 
@@ -796,7 +802,7 @@ def register_import(
             actor=user,
             action=AuditAction.IMPORT,
             target_type="register",
-            target_id=getattr(workbook_path_or_file, "name", workbook_path_or_file),
+            target_id=_file_label(workbook_path_or_file),
             region_code=user.region_id or "",
             detail={"created": report.created, "updated": report.updated},
         )
@@ -954,7 +960,7 @@ def register_export(
             actor=user,
             action=AuditAction.EXPORT,
             target_type="register",
-            target_id=getattr(target, "name", target),
+            target_id=_file_label(target),
             region_code=region_code or user.region_id or "",
             detail=counts,
         )

@@ -91,6 +91,8 @@ def test_every_id_number_validates_and_every_household_is_sound():
     assert Household.objects.filter(home_lat__gt=31.9, home_lat__lt=32.7).count() == N
 
 
+# flush (TRUNCATE) cannot run inside the test's transaction on PostgreSQL.
+@pytest.mark.django_db(transaction=True)
 def test_the_same_seed_gives_the_same_data():
     demo.build(households=120, seed=5)
     first = list(Household.objects.values_list("number", "head_name", "id_number", "home_lat"))
@@ -101,6 +103,8 @@ def test_the_same_seed_gives_the_same_data():
     )
 
 
+# flush (TRUNCATE) cannot run inside the test's transaction on PostgreSQL.
+@pytest.mark.django_db(transaction=True)
 def test_running_twice_changes_nothing_and_reset_rebuilds():
     seed()
     before = row_counts()
