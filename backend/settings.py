@@ -259,6 +259,7 @@ LOGGING = {
 # `manage.py run_due_jobs` runs each of these `run(*, now)` functions (cron, every few minutes).
 DUE_JOBS: list[str] = [
     "grievances.jobs.run",
+    "visits.jobs.run",
 ]
 # Called with `years=[...]` after an office loads (publishes) a calendar year.
 CALENDAR_LOADED_HOOKS: list[str] = [
@@ -292,5 +293,10 @@ VISIT_MAX_SPEED_KMH = env_int("VISIT_MAX_SPEED_KMH", 80, minimum=1)
 PHASH_MAX_DISTANCE = env_int("PHASH_MAX_DISTANCE", 8, minimum=0)
 # The low-income line when the year has no `register.IncomeThreshold` row (yuan per person).
 INCOME_THRESHOLD_DEFAULT = env_decimal("INCOME_THRESHOLD_DEFAULT", "7000")
+# Spot checks (art. 31): drawn on days 20-30 of a quarter's first month unless an admin lifts
+# the rule; a visit's weight in the draw is 1 + k x its flag count.
+SPOT_CHECK_ANY_DAY = env_bool("SPOT_CHECK_ANY_DAY", default=False)
+SPOT_CHECK_FLAG_WEIGHT = env_decimal("SPOT_CHECK_FLAG_WEIGHT", "4")
+SPOT_CHECK_MAX_SAMPLE = env_int("SPOT_CHECK_MAX_SAMPLE", 500, minimum=1)
 # Bench only: a bare endpoint that just writes an upload to disk, to compare against.
 BENCH_BARE_UPLOAD = env_bool("BENCH_BARE_UPLOAD", default=False)

@@ -241,7 +241,8 @@ def send_closing(window: Window, day: date) -> dict:
     key = dedupe_key("closing", quarter)
     by_helper = missing_by_helper(quarter, day)
     by_unit = missing_by_unit(quarter, day)
-    title = f"{quarter.label}走访录入{window.last_day:%m月%d日}截止"
+    # The text message carries only the title: it says what is left and by when.
+    closes = f"{window.last_day.month}月{window.last_day.day}日"
     sent = 0
     missing = _missing_pairings(quarter, day).values("helper_id")
     for user in _not_yet(helper_users(missing), key):
@@ -249,7 +250,7 @@ def send_closing(window: Window, day: date) -> dict:
         sent += notify(
             recipients=[_text_to(user)],
             kind=KIND_CLOSING,
-            title=title,
+            title=f"{quarter.label}走访录入{closes}截止,还有{n}户未走访",
             body=_remaining_text(quarter, n, "户结对户", window.last_day),
             link="/me/households",
             dedupe_key=key,
@@ -261,7 +262,7 @@ def send_closing(window: Window, day: date) -> dict:
         sent += notify(
             recipients=[user],
             kind=KIND_CLOSING,
-            title=title,
+            title=f"{quarter.label}走访录入{closes}截止,还有{n}个薄弱村未走访",
             body=_remaining_text(quarter, n, "个挂钩薄弱村", window.last_day),
             link="/me/villages",
             dedupe_key=key,
