@@ -9,8 +9,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from backend.accounts.models import AuditEntry, User
+from backend.accounts.models import ApiToken, AuditEntry, User
 from backend.accounts.roles import Role
 from backend.accounts.scoping import area_prefix
 from backend.admin_scoping import RelatedInAreaFilter, RoleScopedAdmin, is_admin_reader
@@ -132,3 +133,43 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(RoleScopedAdmin):
+    """The phone app's tokens of the area's users, so an office can cut off a lost phone.
+
+    Tokens are issued only by logging in and never deleted (the record stays); only the
+    hash is stored, and it is not shown.
+    """
+
+    area_path = "user__region"
+    deletable = False
+    list_display = (
+        "user",
+        "device_name",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("revoked_at", "expires_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__first_name", "device_name")
+    fields = list_display
+    readonly_fields = list_display
+    actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
+        qs = super().get_queryset(request)
+        if not request.user.is_superuser and request.user.role != Role.ADMIN:
+            qs = qs.exclude(user__role=Role.ADMIN).exclude(user__is_superuser=True)
+        return qs
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="吊销所选令牌", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"已吊销 {count} 个令牌")

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from backend.accounts.models import AuditAction, AuditEntry, User
+from backend.accounts.models import ApiToken, AuditAction, AuditEntry, User
 from backend.accounts.roles import Role
 from backend.register.models import Household, Pairing
 from backend.register.validators import mask_id_number
@@ -376,3 +376,35 @@ def test_supervisor_cannot_load_a_calendar(supervisor):
     )
     assert response.status_code == 403
     assert not CalendarYear.objects.filter(year=2027).exists()
+
+
+def test_office_revokes_tokens_of_its_area_only(office, api_client, helper_a_user, town_b_office):
+    api_client.as_user(helper_a_user)
+    api_client.as_user(town_b_office)
+    mine = ApiToken.objects.get(user=helper_a_user)
+    theirs = ApiToken.objects.get(user=town_b_office)
+    listed = set(office.get(url("accounts_apitoken")).context["cl"].queryset)
+    assert listed == {mine}
+    assert office.get(url("accounts_apitoken", "change", theirs.pk)).status_code in (302, 404)
+    response = office.post(
+        url("accounts_apitoken"),
+        {"action": "revoke", "_selected_action": [mine.pk, theirs.pk]},
+    )
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.revoked_at is not None
+    assert theirs.revoked_at is None
+    body = office.get(url("accounts_apitoken", "change", mine.pk)).content.decode()
+    assert mine.key_hash not in body
+
+
+def test_pairing_list_query_count_does_not_grow(office, regions, django_assert_max_num_queries):
+    for _ in range(10):
+        f.PairingFactory(
+            helper=f.HelperFactory(region=regions.town_a),
+            household=f.HouseholdFactory(village=regions.village_a1),
+        )
+    with django_assert_max_num_queries(8):
+        response = office.get(url("register_pairing"))
+    assert len(response.context["cl"].result_list) == 10
