@@ -386,3 +386,30 @@ def pending_helper_ids(user, quarter: Quarter, region: Region) -> list[int]:
         .values_list("helper_id", flat=True)
         .distinct()
     )
+
+
+# --- Flagged visits ---------------------------------------------------------------------------
+
+
+def flagged_visits(user, quarter: Quarter, region: Region, kind: str = "") -> QuerySet[Visit]:
+    """The quarter's visits under `region` with at least one flag (of `kind` when given),
+    newest first, with what a list shows: household, helper, village, flags and photos."""
+    from django.db.models import Prefetch
+
+    from visits.models import VisitPhoto
+
+    flags = VisitFlag.objects.filter(visit_id=OuterRef("pk"))
+    if kind:
+        flags = flags.filter(kind=kind)
+    qs = (
+        Visit.objects.filter(
+            village__code__startswith=region.prefix, year=quarter.year, quarter=quarter.q
+        )
+        .filter(Exists(flags))
+        .select_related("household", "helper", "village")
+        .prefetch_related(
+            Prefetch("flags", queryset=VisitFlag.objects.order_by("kind", "id")),
+            Prefetch("visit_photos", queryset=VisitPhoto.objects.order_by("kind", "id")),
+        )
+    )
+    return in_area(qs, user).order_by("-visited_at", "id")

@@ -1,0 +1,16 @@
+"""Office web pages of visits, mounted at /coverage/ by backend/urls.py (namespace `coverage`)."""
+
+from django.urls import path
+
+from visits import views
+
+app_name = "coverage"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("pending/", views.pending, name="pending"),
+    path("flagged/", views.flagged, name="flagged"),
+    path("exit-candidates/", views.exit_candidates, name="exit_candidates"),
+    # Supervision (spot checks) adds its pages below this line, e.g.
+    # path("spot-checks/", supervision_views.spot_checks, name="spot_checks"),
+]
