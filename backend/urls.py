@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("grievances/", include("grievances.urls")),
+    path("coverage/", include("visits.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
