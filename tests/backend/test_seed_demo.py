@@ -148,3 +148,31 @@ def test_logins_exist_for_every_role_and_obtain_an_api_token(api_client):
         token = response.json()["token"]
         me = api_client.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["username"] == username
+
+
+@pytest.mark.postgres
+def test_a_big_build_on_postgresql_restores_every_index_and_foreign_key(monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the index drop and rebuild happens on PostgreSQL only; running on SQLite")
+
+    def schema() -> set[tuple[str, str]]:
+        tables = [m._meta.db_table for m in demo.BULK_TABLES]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"
+                " WHERE indrelid::regclass::text = ANY(%s)"
+                " UNION SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conrelid::regclass::text = ANY(%s)",
+                [tables, tables],
+            )
+            return set(cursor.fetchall())
+
+    before = schema()
+    assert len(before) > 10
+    monkeypatch.setattr(demo, "BIG_BUILD", 50)
+    result = demo.build(households=300, seed=3)
+    assert "rebuild_indexes" in result.seconds
+    assert schema() == before
+    assert Household.objects.count() == 300
