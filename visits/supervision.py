@@ -134,7 +134,7 @@ def risk_list(*, user: User, quarter: Quarter, region: Region | None = None) -> 
         return Visit.objects.none()
     qs = Visit.objects.filter(year=quarter.year, quarter=quarter.q)
     if region is not None:
-        qs = qs.filter(village_id__startswith=prefix_of_code(region.code))
+        qs = qs.filter(village__code__startswith=prefix_of_code(region.code))
     latest_check = SpotCheck.objects.filter(visit_id=OuterRef("pk")).order_by("-draw__drawn_at")
     if not is_supervisor(user):
         latest_check = latest_check.exclude(outcome=SpotCheckOutcome.PENDING)
@@ -196,7 +196,7 @@ def draw_candidates(*, region: Region, quarter: Quarter) -> list[Candidate]:
         Visit.objects.filter(
             year=quarter.year,
             quarter=quarter.q,
-            village_id__startswith=prefix_of_code(region.code),
+            village__code__startswith=prefix_of_code(region.code),
         )
         .order_by("id")
         .annotate(n=Count("flags"))
