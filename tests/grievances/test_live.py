@@ -11,6 +11,20 @@ from grievances import workflow
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _own_channel_prefix(settings):
+    # Parallel workers share Redis and have the same region codes and ids: a prefix per test
+    # keeps their groups apart (channels resets its layers when the setting changes).
+    import copy
+    import uuid
+
+    layers = copy.deepcopy(dj_settings.CHANNEL_LAYERS)
+    config = layers["default"].setdefault("CONFIG", {})
+    if "prefix" in config:
+        config["prefix"] = f"{config['prefix']}-{uuid.uuid4().hex[:8]}"
+    settings.CHANNEL_LAYERS = layers
+
+
 def _token(user) -> str:
     from django.utils import timezone
 
