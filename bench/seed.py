@@ -89,6 +89,11 @@ def main() -> int:
         f"rows: {rows:,}  ({rows / total:,.0f} rows/s; households {args.households / total:,.0f}/s)"
     )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    # Python's own share (generation, COPY framing); the rest of the wall time is PostgreSQL,
+    # or other processes competing for the cores: the load average says which.
+    print(f"this process's CPU: {usage.ru_utime + usage.ru_stime:.1f} s")
+    print(f"load average (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"peak RSS: {peak_mib:.0f} MiB")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
