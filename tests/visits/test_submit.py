@@ -233,3 +233,12 @@ def test_later_visit_replaces_income_keeping_history(
     current = records.get(current=True)
     assert str(current.wages) == "3500.00" and current.replaces.wages == 3000
     assert current.replaces.replaced_by == current
+
+
+def test_submit_query_count_is_bounded(
+    helper_client, household_a, photos, django_assert_max_num_queries
+):
+    body = payload(household_a, photos, visited_at=VISITED)
+    # 35 today: auth, checks, inserts, flags, and the answer read back.
+    with django_assert_max_num_queries(40):
+        assert helper_client.post("/visits", body).status_code == 201
