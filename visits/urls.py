@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from visits import views
+from visits import supervision_views, views
 
 app_name = "coverage"
 
@@ -11,6 +11,13 @@ urlpatterns = [
     path("pending/", views.pending, name="pending"),
     path("flagged/", views.flagged, name="flagged"),
     path("exit-candidates/", views.exit_candidates, name="exit_candidates"),
-    # Supervision (spot checks) adds its pages below this line, e.g.
-    # path("spot-checks/", supervision_views.spot_checks, name="spot_checks"),
+    # Supervision (spot checks) adds its pages below this line.
+    path("risks/", supervision_views.risks, name="risks"),
+    path("spot-checks/", supervision_views.spot_checks, name="spot_checks"),
+    path("spot-checks/<int:draw_id>/", supervision_views.spot_check_draw, name="spot_check_draw"),
+    path(
+        "spot-checks/check/<int:check_id>/",
+        supervision_views.spot_check_record,
+        name="spot_check_record",
+    ),
 ]
