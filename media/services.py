@@ -173,6 +173,7 @@ def photo_receive(
             photo.save(force_insert=True)
     except IntegrityError:
         # Another request with the same id committed first (the primary key decides).
+        logger.info("photo %s: a concurrent upload won the insert; replaying it", photo_id)
         default_storage.delete(photo.original.name)
         existing = Photo.objects.filter(pk=photo_id).first()
         if existing is None:
