@@ -23,8 +23,9 @@ their area; others are refused (403); a region outside the area or unknown is a 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import date
 
 from django.db.models import (
@@ -155,6 +156,8 @@ class CoverageReport:
     total: Counts
     children: list[AreaRow] = field(default_factory=list)
     path: list[Region] = field(default_factory=list)
+    # True when served from a cache entry older than the newest data (see `village_counts`).
+    stale: bool = False
 
     @property
     def child_level(self) -> Level | None:
@@ -247,15 +250,101 @@ def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str
     return {k: Counts(**v) for k, v in out.items()}
 
 
+# Regions this large (about a million households at city level) take the database a second or
+# more to count on two cores, so their village-level counts are kept in the cache, keyed by a
+# stamp that moves with every new visit, flag, pairing, household or weak-village visit. Towns
+# and villages are counted directly, always fresh.
+CACHED_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY})
+
+
+def _setting(name: str, default: int) -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, name, default))
+
+
+def data_stamp(quarter: Quarter) -> str:
+    """A value that changes when anything coverage counts for `quarter` is added: the newest
+    visit and weak-village visit of the quarter, the newest flag, pairing, unit pairing and
+    household. One query, each part served by an index. (Edits that add no row, such as a
+    pairing's end date, are picked up when the cache entry expires.)"""
+    from django.db import connection
+
+    tables = {
+        "visit": Visit._meta.db_table,
+        "village_visit": VillageVisit._meta.db_table,
+        "flag": VisitFlag._meta.db_table,
+        "pairing": Pairing._meta.db_table,
+        "unit_pairing": UnitPairing._meta.db_table,
+        "household": Household._meta.db_table,
+    }
+    sql = (
+        "SELECT (SELECT max(created_at) FROM {visit} WHERE year = %s AND quarter = %s), "
+        "(SELECT max(created_at) FROM {village_visit} WHERE year = %s AND quarter = %s), "
+        "(SELECT max(id) FROM {flag}), (SELECT max(id) FROM {pairing}), "
+        "(SELECT max(id) FROM {unit_pairing}), (SELECT max(id) FROM {household})"
+    ).format(**{k: connection.ops.quote_name(v) for k, v in tables.items()})
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [quarter.year, quarter.q] * 2)
+        return "|".join(str(v) for v in cursor.fetchone())
+
+
+def village_counts(user, quarter: Quarter, region: Region) -> tuple[dict[str, Counts], bool]:
+    """Counts of every village under `region` (({village code: Counts}, stale)).
+
+    For a county or larger, from the cache while the data stamp is unchanged; when it has
+    moved, an entry younger than COVERAGE_CACHE_FRESH_SECONDS is still served (flagged stale)
+    so a burst of visits costs one recount per interval, not one per page view. Access must be
+    checked already (`coverage_region`): the numbers of a region in the user's area do not
+    depend on who asks.
+    """
+    from django.core.cache import cache
+
+    digits = PREFIX_DIGITS[Level.VILLAGE]
+    if Level(region.level) not in CACHED_LEVELS or not _setting("COVERAGE_CACHE", 1):
+        return grouped_counts(user, quarter, region.prefix, digits), False
+    key = f"coverage:v1:{quarter}:{region.prefix}"
+    stamp = data_stamp(quarter)
+    entry = cache.get(key)
+    now = time.time()
+    if entry is not None:
+        fresh = entry["stamp"] == stamp
+        if fresh or now - entry["at"] < _setting("COVERAGE_CACHE_FRESH_SECONDS", 15):
+            return {k: Counts(*v) for k, v in entry["counts"].items()}, not fresh
+    counts = grouped_counts(user, quarter, region.prefix, digits)
+    cache.set(
+        key,
+        {"stamp": stamp, "at": now, "counts": {k: astuple(c) for k, c in counts.items()}},
+        _setting("COVERAGE_CACHE_SECONDS", 600),
+    )
+    return counts, False
+
+
+def roll_up(counts: dict[str, Counts], digits: int) -> dict[str, Counts]:
+    """Village counts summed by the first `digits` digits (exact: a household is in exactly one
+    village). Loops over villages, never households."""
+    out: dict[str, Counts] = {}
+    for code, c in counts.items():
+        out[code[:digits]] = out.get(code[:digits], Counts()) + c
+    return out
+
+
 def coverage_report(user, quarter: Quarter, region: Region) -> CoverageReport:
     """The region's totals and one row per child region (none below a village).
 
-    `region` must come from `coverage_region` (access already checked).
+    `region` must come from `coverage_region` (access already checked). Towns and villages are
+    grouped by the database on the child's code prefix; larger regions roll up the (cached)
+    village counts.
     """
     level = Level(region.level)
     child = CHILD_LEVEL.get(level)
     digits = PREFIX_DIGITS[child] if child else PREFIX_DIGITS[level]
-    counts = grouped_counts(user, quarter, region.prefix, digits)
+    stale = False
+    if level in CACHED_LEVELS:
+        villages, stale = village_counts(user, quarter, region)
+        counts = roll_up(villages, digits)
+    else:
+        counts = grouped_counts(user, quarter, region.prefix, digits)
     total = sum(counts.values(), Counts())
     children: list[AreaRow] = []
     if child is not None:
@@ -263,7 +352,7 @@ def coverage_report(user, quarter: Quarter, region: Region) -> CoverageReport:
             Region.objects.filter(parent=region).order_by("code").only("code", "name", "level")
         ):
             children.append(AreaRow(r.code, r.name, r.level, counts.get(r.code[:digits], Counts())))
-    return CoverageReport(quarter, region, total, children, region_path(region))
+    return CoverageReport(quarter, region, total, children, region_path(region), stale)
 
 
 def trend(user, region: Region, quarter: Quarter, n: int = 4) -> list[tuple[Quarter, Counts]]:
@@ -271,7 +360,10 @@ def trend(user, region: Region, quarter: Quarter, n: int = 4) -> list[tuple[Quar
     n = max(1, min(TREND_MAX, n))
     out = []
     for q in (quarter.shift(-i) for i in range(n - 1, -1, -1)):
-        counts = grouped_counts(user, q, region.prefix, len(region.prefix))
+        if Level(region.level) in CACHED_LEVELS:
+            counts, _ = village_counts(user, q, region)
+        else:
+            counts = grouped_counts(user, q, region.prefix, len(region.prefix))
         out.append((q, sum(counts.values(), Counts())))
     return out
 

@@ -79,11 +79,10 @@ def summary_rows(user, quarter: Quarter, region: Region) -> Iterator[list]:
     One grouped query at village level; each region's numbers are the sum of its villages'
     (a household lies in exactly one village, so the sums are exact).
     """
-    by_village = coverage.grouped_counts(user, quarter, region.prefix, PREFIX_DIGITS[Level.VILLAGE])
+    by_village, _ = coverage.village_counts(user, quarter, region)
     totals: dict[str, Counts] = {}
-    for village, c in by_village.items():
-        for digits in set(PREFIX_DIGITS.values()):
-            totals[village[:digits]] = totals.get(village[:digits], Counts()) + c
+    for digits in set(PREFIX_DIGITS.values()):
+        totals.update(coverage.roll_up(by_village, digits))
     regions = Region.objects.filter(code__startswith=region.prefix).order_by("code")
     for r in regions.only("code", "name", "level").iterator(chunk_size=CHUNK):
         yield summary_row(r.code, r.name, r.level, totals.get(r.prefix, Counts()))

@@ -59,6 +59,7 @@ def report_dict(user, report: CoverageReport) -> dict:
     out = {
         "quarter": str(report.quarter),
         "quarter_label": report.quarter.label,
+        "stale": report.stale,
         "region": {**_region_dict(report.region), **counts_dict(report.total)},
         "path": [_region_dict(r) for r in report.path],
         "child_level": report.child_level,

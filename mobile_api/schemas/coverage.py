@@ -55,6 +55,9 @@ class HelperCoverageOut(Schema):
 class CoverageOut(Schema):
     quarter: str
     quarter_label: str
+    stale: bool = Field(
+        False, description="县级以上:有新数据到达、数字将在几秒内重算(暂为上次计算结果)"
+    )
     region: AreaOut
     path: list[RegionOut]
     child_level: str | None

@@ -76,6 +76,17 @@ def make_village_visit(weak, unit_pairing, unit: Unit, when: str, user, *, year=
     )
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """County and city counts are cached (visits.coverage.village_counts); each test starts
+    without another test's entries."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @dataclass
 class Data:
     x: object

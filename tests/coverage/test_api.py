@@ -211,8 +211,8 @@ def test_query_counts_are_pinned(
 ):
     client = api_client.as_user(county_office)
     _more_households(regions, data.z, 30)
-    # auth (token + user) and 2 for the region, then the numbers.
-    with django_assert_max_num_queries(8):
+    # Auth (token, user), the region, the data stamp, three counts, children, path.
+    with django_assert_max_num_queries(9):
         assert client.get("/coverage", {"quarter": Q}).status_code == 200
     with django_assert_max_num_queries(10):
         village = client.get("/coverage", {"quarter": Q, "region": regions.village_a2.code})

@@ -1,0 +1,63 @@
+"""County and city counts come from the cache while nothing new arrived; a new visit, flag or
+pairing moves the stamp and the next read recounts (after the freshness interval)."""
+
+import datetime as dt
+
+from backend.regions.models import Level
+from tests import factories as f
+from tests.coverage.conftest import make_visit
+from visits import coverage
+from visits.models import FlagKind, VisitFlag
+from visits.windows import Quarter
+
+Q = Quarter(2026, 3)
+
+
+def total(user, region):
+    return coverage.coverage_report(user, Q, region).total
+
+
+def test_county_is_cached_and_recounted_when_a_visit_arrives(
+    data, regions, county_office, settings, django_assert_max_num_queries
+):
+    settings.COVERAGE_CACHE_FRESH_SECONDS = 0
+    first = total(county_office, regions.county)
+    assert (first.paired, first.visited) == (7, 4)
+    # Cached: the stamp, the children and the path; no counting.
+    with django_assert_max_num_queries(3):
+        assert total(county_office, regions.county) == first
+    pairing = data.households["h2"].pairings.get()
+    make_visit(data.households["h2"], pairing, "2026-09-28 10:00", data.x_user)
+    after = total(county_office, regions.county)
+    assert (after.paired, after.visited) == (7, 5)
+    VisitFlag.objects.create(
+        visit=data.flagged_visit.household.visits.first(), kind=FlagKind.NO_EXIF_GPS, detail={}
+    )
+    household = f.HouseholdFactory(village=regions.village_b2, number="H099")
+    f.PairingFactory(helper=data.w, household=household, start_date=dt.date(2026, 9, 1))
+    assert total(county_office, regions.county).paired == 8
+
+
+def test_a_burst_is_served_stale_within_the_interval(data, regions, county_office, settings):
+    settings.COVERAGE_CACHE_FRESH_SECONDS = 3600
+    report = coverage.coverage_report(county_office, Q, regions.county)
+    assert not report.stale
+    pairing = data.households["h2"].pairings.get()
+    make_visit(data.households["h2"], pairing, "2026-09-28 10:00", data.x_user)
+    report = coverage.coverage_report(county_office, Q, regions.county)
+    assert report.stale and report.total.visited == 4
+    # Towns are always counted directly, so they are fresh at once.
+    town = coverage.coverage_report(county_office, Q, regions.town_a)
+    assert not town.stale and town.total.visited == 5
+
+
+def test_cached_and_direct_counts_agree(data, regions, county_office, settings, make_user):
+    from backend.accounts.roles import Role
+
+    city_office = make_user(Role.CITY_OFFICE, regions.city)
+    cached = coverage.coverage_report(city_office, Q, regions.city)
+    settings.COVERAGE_CACHE = 0
+    direct = coverage.coverage_report(city_office, Q, regions.city)
+    assert cached.total == direct.total
+    assert [a.counts for a in cached.children] == [a.counts for a in direct.children]
+    assert Level(regions.city.level) in coverage.CACHED_LEVELS
