@@ -46,9 +46,9 @@ def test_a_burst_is_served_stale_within_the_interval(data, regions, county_offic
     make_visit(data.households["h2"], pairing, "2026-09-28 10:00", data.x_user)
     report = coverage.coverage_report(county_office, Q, regions.county)
     assert report.stale and report.total.visited == 4
-    # Towns are always counted directly, so they are fresh at once.
-    town = coverage.coverage_report(county_office, Q, regions.town_a)
-    assert not town.stale and town.total.visited == 5
+    # Villages are always counted directly, so they are fresh at once.
+    village = coverage.coverage_report(county_office, Q, regions.village_a1)
+    assert not village.stale and village.total.visited == 4
 
 
 def test_cached_and_direct_counts_agree(data, regions, county_office, settings, make_user):
