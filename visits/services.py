@@ -28,7 +28,6 @@ from backend.regions.models import PREFIX_DIGITS, Level, Region
 from backend.register.models import Helper, Household, Unit, UnitPairing, WeakVillage
 from backend.register.selectors import pairing_on
 from media.models import VISIT_KINDS, Photo, PhotoKind
-from media.services import photo_set_region
 from visits import flags as flag_checks
 from visits.models import (
     INCOME_CATEGORIES,
@@ -216,6 +215,16 @@ def _validated(obj) -> None:
         ) from exc
 
 
+def _photos_to_area(photos: list[Photo], village_code: str) -> None:
+    """Whoever may read the visited household or village may now read the visit's photos.
+
+    media's `photo_set_region`, for a whole visit in one statement (the village is a foreign
+    key already held, so it exists)."""
+    Photo.objects.filter(pk__in=[p.pk for p in photos]).update(region_id=village_code)
+    for photo in photos:
+        photo.region_id = village_code
+
+
 def coverage_groups(village_code: str) -> list[str]:
     """The live groups a visit in this village concerns: its city, county, town and village."""
     return [
@@ -311,9 +320,7 @@ def _visit_create(
     _validated(visit)
     visit.save(force_insert=True)
     VisitPhoto.objects.bulk_create([VisitPhoto(photo=p, visit=visit, kind=p.kind) for p in photos])
-    for photo in photos:
-        # Whoever may read the household may now read its visit's photos.
-        photo_set_region(photo, household.village_id)
+    _photos_to_area(photos, household.village_id)
     _income_record(visit=visit, now=now)
     flags = flag_checks.flags_at_submit(visit, photos, decision.window, decision.extension)
     flag_checks.raise_flags(flags)
@@ -435,8 +442,7 @@ def _village_visit_create(
     VisitPhoto.objects.bulk_create(
         [VisitPhoto(photo=p, village_visit=visit, kind=p.kind) for p in photos]
     )
-    for photo in photos:
-        photo_set_region(photo, data.village)
+    _photos_to_area(photos, data.village)
     _send_coverage(
         {
             "type": "coverage.village_visit",

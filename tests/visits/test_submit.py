@@ -239,6 +239,6 @@ def test_submit_query_count_is_bounded(
     helper_client, household_a, photos, django_assert_max_num_queries
 ):
     body = payload(household_a, photos, visited_at=VISITED)
-    # 35 today: auth, checks, inserts, flags, and the answer read back.
-    with django_assert_max_num_queries(40):
+    # 28 today: auth, checks, inserts, flags, and the answer read back.
+    with django_assert_max_num_queries(30):
         assert helper_client.post("/visits", body).status_code == 201
