@@ -19,6 +19,7 @@ temporary directory that is removed at the end. Target on a 2-core machine: >= 3
 import argparse
 import io
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -175,6 +176,7 @@ def main() -> None:
         queued = DBTaskResult.objects.count()
 
         # 2. Real db_worker processes.
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         workers = [
             subprocess.Popen(
@@ -196,6 +198,10 @@ def main() -> None:
         for worker in workers:
             worker.wait()
         wall = time.perf_counter() - started
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        worker_cpu = (children.ru_utime - children_before.ru_utime) + (
+            children.ru_stime - children_before.ru_stime
+        )
         processed = Photo.objects.filter(status=PhotoStatus.PROCESSED).count()
         failed = Photo.objects.filter(status=PhotoStatus.FAILED).count()
         spans = DBTaskResult.objects.exclude(finished_at=None)
@@ -208,6 +214,11 @@ def main() -> None:
         )
         print(f"  {processed / wall:.1f} photos/s over the wall clock (incl. worker start-up)")
         print(f"  {processed / span:.1f} photos/s from first task started to last finished")
+        print(
+            f"  worker CPU {worker_cpu * 1000 / max(processed, 1):.0f} ms per photo (start-up "
+            f"included): {args.workers} idle cores could do "
+            f"{args.workers * processed / worker_cpu:.1f} photos/s"
+        )
 
         # 3. The decode-and-derive work alone, no database or storage.
         blobs = [sources[i % len(sources)][1] for i in range(args.photos)]
