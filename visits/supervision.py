@@ -98,7 +98,10 @@ def _must_supervise(user: User) -> None:
 def area_region(user: User, code: str | None) -> Region:
     """The region a supervisor names (default: their own), which must lie in their area."""
     code = code or user.region_id
-    region = Region.objects.filter(pk=code).first() if code else None
+    if not code:
+        # A superuser has no region of their own: they must name one.
+        raise Unprocessable("请指定区域(12位区划代码)", code="region_required")
+    region = Region.objects.filter(pk=code).first()
     if region is None or not code_in_area(user, region.code):
         raise NotFound("区域不存在", code="region_not_found")
     return region

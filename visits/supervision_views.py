@@ -74,10 +74,12 @@ def risks(request: HttpRequest) -> HttpResponse:
     """Flagged visits of the area, most suspicious first."""
     q = _quarter(request)
     code = request.GET.get("region") or None
-    try:
-        region = supervision.area_region(request.user, code)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    region = None
+    if code or request.user.region_id:
+        try:
+            region = supervision.area_region(request.user, code)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
     page = _page(request, supervision.risk_list(user=request.user, quarter=q, region=region))
     for visit in page.object_list:
         visit.flag_rows = [

@@ -6,6 +6,7 @@ import pytest
 
 from backend.accounts.roles import Role
 from media.models import Photo
+from tests import factories as f
 from tests.supervision.data import FlagKind, flag, make_visit, paired_household
 from tests.visits.helpers import make_photo
 from visits import supervision
@@ -324,3 +325,18 @@ def test_outsider_is_refused_on_every_object_endpoint(
         assert client.get(missing["visit"]).status_code == 404
         assert client.get("/supervision/draws").json()["items"] == []
     assert SpotCheck.objects.get(pk=check.pk).outcome == SpotCheckOutcome.PENDING
+
+
+@pytest.mark.django_db
+def test_superuser_without_region_names_one(api_client, draw_days, regions, q3):
+    from django.test import Client
+    from django.urls import reverse
+
+    root = f.UserFactory(role=Role.ADMIN, is_superuser=True, is_staff=True, region=None)
+    assert draw(api_client, root).json()["code"] == "region_required"
+    assert draw(api_client, root, size=1, region=regions.town_b.code).status_code == 201
+    risks = api_client.as_user(root).get("/supervision/risks", {"quarter": "2026Q3"}).json()
+    assert risks["count"] == 4  # every flagged Q3 visit, the other county's included
+    client = Client()
+    client.force_login(root)
+    assert client.get(reverse("coverage:risks"), {"quarter": "2026Q3"}).status_code == 200
