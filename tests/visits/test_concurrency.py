@@ -82,3 +82,40 @@ def test_two_visits_racing_for_one_photo(helper_a_user, household_a):
     assert len(won) == 1 and len(lost) == 4, results
     assert {e.code for e in lost} == {"photo_used"} and {e.status for e in lost} == {409}
     assert Visit.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_identical_http_posts_at_once(helper_a_user, household_a, monkeypatch):
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from backend.accounts.models import ApiToken, hash_token
+    from tests.visits.helpers import payload
+
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    raw = "concurrency-token"
+    ApiToken.objects.create(
+        user=helper_a_user,
+        key_hash=hash_token(raw),
+        device_name="t",
+        expires_at=NOW + timedelta(days=1),
+    )
+    photos = visit_photos(helper_a_user, taken=at("2026-12-25 10:00"))
+    body = payload(household_a, photos, visited_at=at("2026-12-25 10:00"))
+    results = _run_at_once(
+        10,
+        lambda i: (
+            Client()
+            .post(
+                "/api/v1/visits",
+                body,
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {raw}"},
+            )
+            .status_code
+        ),
+    )
+    assert sorted(results) == [200] * 9 + [201], results
+    assert Visit.objects.count() == 1

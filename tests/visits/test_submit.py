@@ -242,3 +242,23 @@ def test_submit_query_count_is_bounded(
     # 28 today: auth, checks, inserts, flags, and the answer read back.
     with django_assert_max_num_queries(30):
         assert helper_client.post("/visits", body).status_code == 201
+
+
+def test_late_visit_under_an_extension_counts_for_the_extended_quarter(
+    api_client, helper_a_user, household_a, town_a_office, clock
+):
+    clock.set("2027-01-09 09:00")
+    extension_grant(
+        user=town_a_office,
+        quarter=Quarter(2026, 4),
+        until=at("2027-01-20 00:00"),
+        reason="补走访",
+        helper=helper_a_user.helper,
+    )
+    clock.set("2027-01-13 18:00")
+    photos = visit_photos(helper_a_user, taken=at("2027-01-13 10:00"))
+    response = api_client.as_user(helper_a_user).post(
+        "/visits", payload(household_a, photos, visited_at=at("2027-01-13 10:00"))
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["quarter"] == "2026Q4"
