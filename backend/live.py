@@ -23,10 +23,22 @@ def send_now(group: str, event: dict) -> bool:
         async_to_sync(layer.group_send)(group, event)
     except Exception:
         logger.warning(
-            "live update missed: group=%s type=%s", group, event.get("type"), exc_info=True
+            "live update missed: group=%s type=%s%s",
+            group,
+            event.get("type"),
+            _subject(event),
+            exc_info=True,
         )
         return False
     return True
+
+
+def _subject(event: dict) -> str:
+    """' visit=<id>': which object's update was lost, so a page can be told to reload it."""
+    for key, value in event.items():
+        if isinstance(value, dict) and "id" in value:
+            return f" {key}={value['id']}"
+    return ""
 
 
 def send_on_commit(group: str, event: dict) -> None:
