@@ -9,8 +9,7 @@ Rules that shape the queries:
 - A household counts once however many pairings it had in the quarter: `paired` is an EXISTS
   over the pairings overlapping the quarter's dates, not a join.
 - A household counts as visited when a visit was entered *for* the quarter (year, quarter),
-  which may be dated in the window's first days of the next quarter. The visit's own `village`
-  (the household's village when visited) places it, so the region's visits are read by index.
+  which may be dated in the window's first days of the next quarter.
 - At village level each household is shown with its *responsible* helper: the helper paired on
   the date of the quarter's latest visit (the pairing the visit belongs to), or, when nobody
   visited, the helper of the latest pairing overlapping the quarter. A changed pairing thus
@@ -190,13 +189,10 @@ def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str
     Three aggregate queries (households, flagged visits, weak villages), whatever the size.
     """
     key = Substr("village_id", 1, digits)
-    # An uncorrelated IN over the region's visits of the quarter: PostgreSQL hashes it once
-    # (read from the (year, quarter, village, household) index) instead of probing per household.
-    visited = Q(
-        pk__in=Visit.objects.filter(
-            year=quarter.year, quarter=quarter.q, village__code__startswith=prefix
-        ).values("household_id")
-    )
+    # EXISTS, not `pk IN (subquery)`: PostgreSQL hashes an IN only when the ids fit in work_mem
+    # and otherwise rescans the subquery for every household (minutes on a city); EXISTS lets
+    # it choose between a hashed scan and an index probe per household.
+    visited = Q(Exists(_quarter_visits(quarter)))
     households = (
         paired_households(user, quarter, prefix)
         .annotate(key=key)

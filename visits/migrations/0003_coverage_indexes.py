@@ -1,8 +1,7 @@
-"""Indexes coverage reads (visits.coverage), added to the database only.
+"""The index coverage reads (visits.coverage), added to the database only.
 
-- (year, quarter, created_at): the data stamp's newest visit of a quarter, one index probe.
-- (year, quarter, village, household): "visited" as a hashed IN over the region's visits of the
-  quarter, read from the index alone.
+- (year, quarter, created_at): the data stamp's newest visit of a quarter (`max(created_at)`),
+  one index probe instead of a scan of the quarter's visits.
 
 Database-only (`SeparateDatabaseAndState`): the `Visit` model belongs to the visits app's
 owner, whose `Meta.indexes` do not list these yet, so recording them in the migration state
@@ -14,9 +13,6 @@ from django.db import migrations, models
 
 INDEXES = [
     models.Index(fields=["year", "quarter", "created_at"], name="visit_cov_stamp_idx"),
-    models.Index(
-        fields=["year", "quarter", "village", "household"], name="visit_cov_village_hh_idx"
-    ),
 ]
 
 
