@@ -125,9 +125,12 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down must not fail requests: misses, dropped writes, counters fail open.
+            "BACKEND": "backend.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "relief"),
+            # A hung Redis answers "unavailable" within seconds instead of holding the request.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
     CHANNEL_LAYERS = {
@@ -271,7 +274,11 @@ CALENDAR_LOADED_HOOKS: list[str] = [
 SMS_BACKEND = env_str("SMS_BACKEND", "backend.notifications.sms.ConsoleSmsSender")
 # `manage.py seed_demo` calls each of these `seeder(*, context)` after it builds the demo
 # register (backend/register/demo.py): the place where apps add their own demo rows.
-DEMO_SEEDERS: list[str] = []
+DEMO_SEEDERS: list[str] = [
+    "visits.demo.seed",  # 2026Q1-Q3 visits with photos and flags (skipped for big builds)
+]
+# Above this many households seed_demo adds no visits (the benchmarks' big builds add their own).
+DEMO_VISITS_MAX_HOUSEHOLDS = env_int("DEMO_VISITS_MAX_HOUSEHOLDS", 10_000, minimum=0)
 
 # --- API --------------------------------------------------------------------------------------
 NINJA_PAGINATION_CLASS = "ninja.pagination.PageNumberPagination"
