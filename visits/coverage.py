@@ -455,6 +455,11 @@ def helper_counts(user, quarter: Quarter, prefix: str) -> list[HelperRow]:
 # --- Pending ----------------------------------------------------------------------------------
 
 
+def code_range(prefix: str) -> tuple[str, str]:
+    """[low, high): the codes starting with `prefix` as a range ('3206' → '3206', '3207')."""
+    return prefix, str(int(prefix) + 1).zfill(len(prefix))
+
+
 def pending_pairings(user, quarter: Quarter, region: Region) -> QuerySet[Pairing]:
     """The unvisited: for each paired household under `region` with no visit for the quarter,
     its latest pairing overlapping the quarter (the helper who should visit). Stable order:
@@ -465,9 +470,13 @@ def pending_pairings(user, quarter: Quarter, region: Region) -> QuerySet[Pairing
         | Q(start_date=OuterRef("start_date"), pk__gt=OuterRef("pk")),
         household_id=OuterRef("household_id"),
     )
+    low, high = code_range(region.prefix)
     qs = (
         Pairing.objects.overlapping(start, end)
         .filter(household__village__code__startswith=region.prefix)
+        # The same rows as a range, which the plain village index serves in order, so the page
+        # is read village by village and stops after a page (LIKE could only filter it).
+        .filter(household__village__code__gte=low, household__village__code__lt=high)
         .filter(~Exists(later), ~Exists(_quarter_visits(quarter, "household_id")))
         .select_related("helper", "helper__unit", "household", "household__village")
     )
