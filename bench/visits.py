@@ -149,6 +149,30 @@ def rss_tree_kb(root_pids: list[int]) -> int:
     return total
 
 
+def cpu_tree_s(root_pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by the processes and their live descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    total, stack = 0.0, list(root_pids)
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        if pid in stats:
+            total += (int(stats[pid][11]) + int(stats[pid][12])) / tick
+    return total
+
+
 class PeakRss(threading.Thread):
     def __init__(self, pids: list[int]):
         super().__init__(daemon=True)
@@ -189,7 +213,7 @@ def run_visits(clients: list[dict], photos: dict[str, bytes], total: int, bare: 
     failures: list[str] = []
     accepted = 0
     lock = threading.Lock()
-    base_time = datetime.now(UTC) - timedelta(hours=2)
+    base_time = datetime.now(UTC) - timedelta(minutes=5)
 
     def client_run(index: int) -> None:
         nonlocal accepted
@@ -226,7 +250,8 @@ def run_visits(clients: list[dict], photos: dict[str, bytes], total: int, bare: 
                     body = {
                         "id": str(uuid.uuid4()),
                         "household_id": household,
-                        "visited_at": (base_time + timedelta(minutes=n * 30)).isoformat(),
+                        # Earlier visits first seen last: always in the past, 10 min apart.
+                        "visited_at": (base_time - timedelta(minutes=10 * n)).isoformat(),
                         "position": {"lat": "32.3100", "lon": "121.1800", "accuracy_m": "10"},
                         "photo_ids": ids,
                         "income": {
@@ -354,9 +379,13 @@ def main() -> None:
         rss.start()
         run_visits(clients, photos, len(clients), bare=False)  # warm-up: one visit per client
 
+        load_before = os.getloadavg()[0]
+        cpu0, own0 = cpu_tree_s([server.pid]), time.process_time()
         real = run_visits(clients, photos, args.visits, bare=False)
+        cpu1, own1 = cpu_tree_s([server.pid]), time.process_time()
         server_peak_mb = rss.peak / 1024
         bare = run_visits(clients, photos, args.visits, bare=True)
+        cpu2, own2 = cpu_tree_s([server.pid]), time.process_time()
         rss.running = False
 
         if args.defer_worker:
@@ -406,6 +435,16 @@ def main() -> None:
     )
     print(f"ratio real/bare          {real['per_s'] / bare['per_s']:.2f}")
     print(f"server peak RSS          {server_peak_mb:.0f} MB (uvicorn and its workers)")
+    print(
+        f"server CPU a visit       {(cpu1 - cpu0) / args.visits * 1000:.0f} ms real,"
+        f" {(cpu2 - cpu1) / args.visits * 1000:.0f} ms bare;"
+        f" bench client CPU {(own1 - own0) / args.visits * 1000:.0f} ms real,"
+        f" {(own2 - own1) / args.visits * 1000:.0f} ms bare"
+    )
+    print(
+        f"load average at start    {load_before:.1f} on {os.cpu_count()} cores"
+        " (other work on the machine competes)"
+    )
     rate = drained / drain if drain > 0 else float("nan")
     print(
         f"photos processed/s       {rate:.1f}  ({drained} drained in {drain:.1f} s after the"
