@@ -14,10 +14,12 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from backend.routing import websocket_urlpatterns  # noqa: E402
 from backend.ws_auth import TokenAuthMiddleware  # noqa: E402
+from media.asgi import photo_upload_limit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # An oversized photo is refused from its headers, before Django reads the body.
+        "http": photo_upload_limit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
