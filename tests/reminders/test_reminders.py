@@ -298,3 +298,11 @@ def test_two_command_runs_at_once_do_nothing_twice(postgres_only, settings, fiel
     sent = [r.get("open_sent", 0) for r in results]
     assert sum(sent) == 2
     assert Notification.objects.filter(kind=reminders.KIND_OPEN).count() == 2
+
+
+@pytest.mark.django_db
+def test_reminder_reaches_the_helpers_inbox(api_client, field):
+    jobs.run(now=at("2026-12-21 08:00"))
+    items = api_client.as_user(field["helper_user"]).get("/me/notifications").json()["items"]
+    assert [(i["kind"], i["read"]) for i in items] == [(reminders.KIND_OPEN, False)]
+    assert items[0]["payload"] == {"quarter": "2026Q4"}
