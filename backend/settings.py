@@ -273,6 +273,7 @@ SMS_BACKEND = env_str("SMS_BACKEND", "backend.notifications.sms.ConsoleSmsSender
 # register (backend/register/demo.py): the place where apps add their own demo rows.
 DEMO_SEEDERS: list[str] = [
     "visits.demo.seed",  # 2026Q1-Q3 visits with photos and flags (skipped for big builds)
+    "grievances.demo.seed",  # ~60 cases in every state, through the real workflow
 ]
 # Above this many households seed_demo adds no visits (the benchmarks' big builds add their own).
 DEMO_VISITS_MAX_HOUSEHOLDS = env_int("DEMO_VISITS_MAX_HOUSEHOLDS", 10_000, minimum=0)

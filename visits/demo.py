@@ -71,7 +71,7 @@ QUARTERS: list[tuple[Quarter, float, float]] = [
     (Quarter(2026, 2), 0.92, 0.985),
     (Quarter(2026, 3), 0.70, 0.96),
 ]
-REAL_SAMPLE = 0.012  # of the other households, through the real services as well
+REAL_SAMPLE = 0.004  # of the other households, through the real services as well
 SUSPICIOUS = 0.05  # of visits, made suspicious on purpose
 TRICKS = ("no_exif", "far", "early_photo", "same_photo", "near_copy", "unchanged", "cumulative",
           "travel")  # fmt: skip
