@@ -4,6 +4,7 @@ language (zh-hans unless the request asks for English)."""
 import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -70,6 +71,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
             error_body(codes.get(exc.status_code, "error"), str(exc.message)),
             status=exc.status_code,
         )
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    def database_unavailable(request: HttpRequest, exc: Exception):
+        # PostgreSQL restarting or unreachable: a retryable 503 (the phone app keeps the visit
+        # and sends it again), not a 500. Django reconnects by itself on a later request.
+        logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+        response = api.create_response(
+            request,
+            error_body("service_unavailable", "服务暂时不可用,请稍后重试"),
+            status=503,
+        )
+        response["Retry-After"] = "30"
+        return response
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception):
