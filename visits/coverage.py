@@ -31,6 +31,7 @@ from datetime import date
 from django.db.models import (
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -385,7 +386,6 @@ def household_status(user, quarter: Quarter, prefix: str) -> QuerySet[Household]
     """
     visits = _quarter_visits(quarter)
     latest = visits.order_by("-visited_at", "-created_at")
-    current = _pairing_overlaps(quarter).order_by("-start_date", "-pk")
     flags = (
         VisitFlag.objects.filter(
             visit__household_id=OuterRef("pk"),
@@ -400,17 +400,27 @@ def household_status(user, quarter: Quarter, prefix: str) -> QuerySet[Household]
     count = visits.order_by().values("household_id").annotate(n=Count("pk")).values("n")
     return (
         paired_households(user, quarter, prefix)
-        .select_related("village")
+        # Only what a row shows: a village of 1,500 households or a town's export stays cheap.
+        .only("id", "number", "head_name", "village_id")
         .annotate(
+            village_name=F("village__name"),
             visit_count=Coalesce(Subquery(count, output_field=IntegerField()), 0),
             flag_count=Coalesce(Subquery(flags, output_field=IntegerField()), 0),
             last_visited_at=Subquery(latest.values("visited_at")[:1]),
-            responsible_helper_id=Coalesce(
-                Subquery(latest.values("pairing__helper_id")[:1]),
-                Subquery(current.values("helper_id")[:1]),
-            ),
+            responsible_helper_id=_responsible_helper(quarter),
         )
         .order_by("village_id", "number")
+    )
+
+
+def _responsible_helper(quarter: Quarter) -> Coalesce:
+    """The helper paired on the date of the household's latest visit for the quarter (the
+    pairing the visit belongs to), else the helper of its latest pairing in the quarter."""
+    latest = _quarter_visits(quarter).order_by("-visited_at", "-created_at")
+    current = _pairing_overlaps(quarter).order_by("-start_date", "-pk")
+    return Coalesce(
+        Subquery(latest.values("pairing__helper_id")[:1]),
+        Subquery(current.values("helper_id")[:1]),
     )
 
 
@@ -439,10 +449,13 @@ class HelperRow:
 def helper_counts(user, quarter: Quarter, prefix: str) -> list[HelperRow]:
     """Per responsible helper: households and visited households (GROUP BY in the database)."""
     rows = (
-        household_status(user, quarter, prefix)
+        paired_households(user, quarter, prefix)
+        .annotate(responsible_helper_id=_responsible_helper(quarter))
         .order_by()
         .values("responsible_helper_id")
-        .annotate(paired=Count("pk"), visited=Count("pk", filter=Q(visit_count__gt=0)))
+        .annotate(
+            paired=Count("pk"), visited=Count("pk", filter=Q(Exists(_quarter_visits(quarter))))
+        )
     )
     rows = list(rows)
     helpers = helpers_by_id(r["responsible_helper_id"] for r in rows)

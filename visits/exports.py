@@ -111,7 +111,7 @@ def detail_rows(user, quarter: Quarter, region: Region) -> Iterator[list]:
             helper = helpers.get(h.responsible_helper_id)
             yield [
                 h.village_id,
-                h.village.name,
+                h.village_name,
                 h.number,
                 h.head_name,
                 h.visit_count,
