@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import (
     Case,
     Count,
+    Exists,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -141,11 +142,19 @@ def risk_list(*, user: User, quarter: Quarter, region: Region | None = None) -> 
     latest_check = SpotCheck.objects.filter(visit_id=OuterRef("pk")).order_by("-draw__drawn_at")
     if not is_supervisor(user):
         latest_check = latest_check.exclude(outcome=SpotCheckOutcome.PENDING)
+    # Exists first: only the flagged few are counted and scored, not the quarter's every visit.
+    flag_count = (
+        VisitFlag.objects.filter(visit_id=OuterRef("pk"))
+        .order_by()
+        .values("visit_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         in_area(qs, user)
-        .annotate(flag_count=Count("flags"))
-        .filter(flag_count__gt=0)
+        .filter(Exists(VisitFlag.objects.filter(visit_id=OuterRef("pk"))))
         .annotate(
+            flag_count=Subquery(flag_count, output_field=IntegerField()),
             risk_score=_severity_sum(),
             spot_check_outcome=Subquery(latest_check.values("outcome")[:1]),
         )
