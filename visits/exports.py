@@ -1,9 +1,9 @@
 """Coverage as an XLSX workbook (openpyxl write-only: rows go to disk as they are written, so
 memory stays flat for a county of 100,000 households).
 
-Sheets: 覆盖率 (the region and every region below it, down to villages), 走访明细 (every paired
-household with its quarter's status and responsible helper) and 未走访名单 (the pending
-pairings). Household rows are read in chunks; each chunk's helpers come in one query.
+Sheets: 覆盖率 (the region and every region below it, down to villages), 未走访名单 (the pending
+pairings) and, when asked, 走访明细 (every paired household with its quarter's status and
+responsible helper). Household rows are read in chunks; each chunk's helpers come in one query.
 """
 
 from __future__ import annotations
@@ -138,16 +138,22 @@ def pending_rows(user, quarter: Quarter, region: Region) -> Iterator[list]:
         ]
 
 
-def coverage_xlsx(user, quarter: Quarter, region: Region) -> tuple[IO[bytes], dict[str, int]]:
+def coverage_xlsx(
+    user, quarter: Quarter, region: Region, *, households: bool = False
+) -> tuple[IO[bytes], dict[str, int]]:
     """Write the workbook to an anonymous temporary file; return it (at offset 0) and the
-    number of rows on each sheet. The caller streams the file and closes it."""
+    number of rows on each sheet. The caller streams the file and closes it.
+
+    `households` adds the per-household sheet: openpyxl writes ~3,500 rows a second here, so
+    a 100,000-household county's sheet alone takes about half a minute; it is asked for, not
+    default."""
     workbook = Workbook(write_only=True)
     counts: dict[str, int] = {}
-    for title, header, rows in (
-        (f"覆盖率 {quarter}", SUMMARY_HEADER, summary_rows(user, quarter, region)),
-        ("走访明细", DETAIL_HEADER, detail_rows(user, quarter, region)),
-        ("未走访名单", PENDING_HEADER, pending_rows(user, quarter, region)),
-    ):
+    sheets = [(f"覆盖率 {quarter}", SUMMARY_HEADER, summary_rows(user, quarter, region))]
+    if households:
+        sheets.append(("走访明细", DETAIL_HEADER, detail_rows(user, quarter, region)))
+    sheets.append(("未走访名单", PENDING_HEADER, pending_rows(user, quarter, region)))
+    for title, header, rows in sheets:
         sheet = workbook.create_sheet(title)
         sheet.append(header)
         n = 0

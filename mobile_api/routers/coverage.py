@@ -167,17 +167,25 @@ def coverage_trend(
 
 
 @router.get("/coverage/export.xlsx", response={200: None, **AUTH_ERRORS})
-def coverage_export(request: HttpRequest, quarter: str | None = None, region: str | None = None):
-    """The drill-down of every region below, each paired household's status and the pending
-    list as one workbook (recorded in the audit log: it names households and helpers)."""
+def coverage_export(
+    request: HttpRequest,
+    quarter: str | None = None,
+    region: str | None = None,
+    households: bool = False,
+):
+    """The coverage of the region and of every region below it, and the pending list, as one
+    workbook; `households=true` adds every paired household's status (slower on a county).
+    Recorded in the audit log: it names households and helpers."""
     place = coverage.coverage_region(request.user, region)
     q = _quarter(quarter)
-    return coverage_file_response(request, q, place)
+    return coverage_file_response(request, q, place, households=households)
 
 
-def coverage_file_response(request: HttpRequest, q: Quarter, place: Region) -> FileResponse:
-    """Build the workbook, record the export, and stream the file (shared with the web page)."""
-    out, rows = exports.coverage_xlsx(request.user, q, place)
+def coverage_file_response(
+    request: HttpRequest, q: Quarter, place: Region, *, households: bool = False
+) -> FileResponse:
+    """Build the workbook, record the export, and stream the file."""
+    out, rows = exports.coverage_xlsx(request.user, q, place, households=households)
     audit_record(
         actor=request.user,
         action=AuditAction.EXPORT,

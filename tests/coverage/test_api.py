@@ -227,7 +227,7 @@ def test_query_counts_are_pinned(
 def test_export_matches_the_api(api_client, data, regions, county_office):
     client = api_client.as_user(county_office)
     api = client.get("/coverage", {"quarter": Q}).json()
-    response = client.get("/coverage/export.xlsx", {"quarter": Q})
+    response = client.get("/coverage/export.xlsx", {"quarter": Q, "households": "true"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
@@ -253,3 +253,7 @@ def test_export_matches_the_api(api_client, data, regions, county_office):
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT, target_type="visits.coverage")
     assert entry.actor == county_office and entry.region_code == regions.county.code
     assert entry.target_id == f"{Q}:{regions.county.code}"
+    # Without `households` the per-household sheet is left out.
+    plain = client.get("/coverage/export.xlsx", {"quarter": Q})
+    sheets = load_workbook(io.BytesIO(b"".join(plain.streaming_content)), read_only=True)
+    assert sheets.sheetnames == [f"覆盖率 {Q}", "未走访名单"]
