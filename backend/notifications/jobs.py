@@ -25,7 +25,13 @@ def run_due_jobs(*, now: datetime | None = None, only: list[str] | None = None) 
     for path in settings.DUE_JOBS:
         if only and path not in only:
             continue
-        results[path] = run_one(path, now=now)
+        try:
+            results[path] = run_one(path, now=now)
+        except Exception as exc:
+            # One broken job must not starve the others (its transaction rolled back, so the
+            # next tick retries it); the command exits non-zero so cron reports it.
+            logger.exception("scheduled job %s failed", path)
+            results[path] = {"error": f"{type(exc).__name__}: {exc}"}
     return results
 
 

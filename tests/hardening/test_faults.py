@@ -608,3 +608,29 @@ def test_database_unreachable_answers_503_json_and_recovers(server_factory, help
         assert response.status_code == 200, response.text
     finally:
         proxy.stop()
+
+
+# --- A scheduled job that fails ---------------------------------------------------------------
+
+
+def broken_job(*, now):
+    raise RuntimeError("gateway down")
+
+
+@pytest.mark.django_db
+def test_a_failing_job_does_not_stop_the_others_and_the_command_fails(settings, caplog):
+    from django.core.management import CommandError, call_command
+
+    from backend.notifications.jobs import run_due_jobs
+    from backend.notifications.models import JobLock
+
+    settings.DUE_JOBS = ["tests.hardening.test_faults.broken_job", "visits.jobs.run"]
+    results = run_due_jobs(now=at("2026-11-23 10:00"))
+    assert results["tests.hardening.test_faults.broken_job"] == {
+        "error": "RuntimeError: gateway down"
+    }
+    assert "error" not in results["visits.jobs.run"]
+    assert JobLock.objects.get(name="visits.jobs.run").last_finished_at is not None
+    assert "scheduled job tests.hardening.test_faults.broken_job failed" in caplog.text
+    with pytest.raises(CommandError, match="broken_job"):
+        call_command("run_due_jobs", "--now", "2026-11-23T10:00:00+08:00")

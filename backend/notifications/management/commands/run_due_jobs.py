@@ -27,3 +27,6 @@ class Command(BaseCommand):
             self.stdout.write(f"{path}: {summary}")
         if not results:
             self.stdout.write("没有配置任何任务 (DUE_JOBS)")
+        failed = [path for path, summary in results.items() if "error" in summary]
+        if failed:
+            raise CommandError(f"任务失败: {', '.join(failed)}")
