@@ -103,6 +103,8 @@ if DATABASE_URL:
     # PostgreSQL's JIT spent 1.8-3.6 s compiling coverage's county aggregates (measured on 1M
     # households) that then ran in well under a second: off, as usual for OLTP workloads.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # An unreachable database answers 503 within seconds instead of holding the request.
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -125,9 +127,12 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down must not fail requests: misses, dropped writes, counters fail open.
+            "BACKEND": "backend.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "relief"),
+            # A hung Redis answers "unavailable" within seconds instead of holding the request.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
     CHANNEL_LAYERS = {
