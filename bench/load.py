@@ -75,7 +75,10 @@ def env(var_dir: Path) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": f"{PG}/{DB}",
-        "DB_CONN_MAX_AGE": "60",
+        # Under ASGI each request's sync code runs in its own thread: persistent connections
+        # pile up per thread (at 40 clients PostgreSQL's 100 slots ran out). Django's advice
+        # for ASGI: no persistent connections (or a pool).
+        "DB_CONN_MAX_AGE": "0",
         "REDIS_URL": "redis://127.0.0.1:6379/11",
         "CHANNELS_PREFIX": "load_bench",
         "CACHE_KEY_PREFIX": "load_bench",
