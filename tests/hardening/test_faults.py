@@ -176,6 +176,8 @@ def test_cache_down_requests_still_answer(
             "LOCATION": CLOSED,
         }
     }
+    if django_settings.REDIS_URL:  # the deployment's cache is this resilient one
+        assert django_settings.CACHES["default"]["BACKEND"] == "backend.cache.ResilientRedisCache"
     caplog.set_level(logging.WARNING, logger="backend.cache")
     # Throttled public filing (cache counters): accepted, not a 500.
     filed = file_grievance(api_client, regions)
