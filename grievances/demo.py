@@ -181,8 +181,7 @@ def _file(rng: random.Random, homes, at: datetime, n: int) -> Grievance:
         anonymous=anonymous,
         name=name,
         phone=phone,
-        # No household_id: grievance_submit's household check filters a foreign key with
-        # `village_id__startswith`, which Django refuses (FieldError); reported to its owner.
+        household_id=None if about_helper else household_id,
         helper_id=helper_id if about_helper else None,
         village_code=village,
         now=at,

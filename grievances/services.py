@@ -94,7 +94,7 @@ def grievance_submit(
         prefix = prefix_of_code(region.code)
         if household_id is not None:
             household = Household.objects.filter(
-                pk=household_id, village_id__startswith=prefix
+                pk=household_id, village__code__startswith=prefix
             ).first()
             if household is None:
                 errors["household_id"] = "所涉农户不在所选地区"

@@ -174,3 +174,13 @@ def test_photos_attach_once(api_client, regions, photo_count):
     # The same photo cannot be claimed by another case.
     response = _file(api_client, regions, photo_ids=[str(photo.id)])
     assert response.status_code == 422 and response.json()["code"] == "photo_invalid"
+
+
+def test_filing_about_a_household_checks_it_lies_in_the_region(api_client, regions, household_a,
+                                                               household_b):
+    about_own = _file(api_client, regions, household_id=household_a.pk)
+    assert about_own.status_code == 201, about_own.content
+    assert Grievance.objects.get().household_id == household_a.pk
+    elsewhere = _file(api_client, regions, household_id=household_b.pk)
+    assert elsewhere.status_code == 422
+    assert Grievance.objects.count() == 1
