@@ -15,3 +15,6 @@ urlpatterns = [
     path("coverage/", include("visits.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# Unmatched URLs under /api/ answer the API's JSON 404 (an id that does not fit `{int:…}`).
+handler404 = "mobile_api.errors.not_found_view"

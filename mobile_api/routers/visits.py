@@ -99,7 +99,7 @@ def extension_create(request: HttpRequest, payload: ExtensionIn):
             raise NotFound("区域不存在")
     extension = services.extension_grant(
         user=user,
-        quarter=Quarter.parse(payload.quarter),
+        quarter=_quarter(payload.quarter, Quarter(2000, 1)),
         until=payload.until,
         reason=payload.reason,
         helper=helper,
