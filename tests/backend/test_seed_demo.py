@@ -27,6 +27,13 @@ pytestmark = pytest.mark.django_db
 N = 400
 
 
+@pytest.fixture(autouse=True)
+def _register_only(settings):
+    # These tests are about the register; the visit and grievance seeders have their own tests
+    # (tests/demo) and would make each of the five builds here many times slower.
+    settings.DEMO_SEEDERS = []
+
+
 def seed(**options) -> str:
     out = io.StringIO()
     call_command("seed_demo", households=N, stdout=out, **options)
