@@ -284,7 +284,7 @@ DEMO_SEEDERS: list[str] = [
 DEMO_VISITS_MAX_HOUSEHOLDS = env_int("DEMO_VISITS_MAX_HOUSEHOLDS", 10_000, minimum=0)
 
 # --- API --------------------------------------------------------------------------------------
-NINJA_PAGINATION_CLASS = "ninja.pagination.PageNumberPagination"
+NINJA_PAGINATION_CLASS = "mobile_api.pagination.Pagination"  # page number bounded
 NINJA_PAGINATION_PER_PAGE = 50
 # (django-ninja reads this name, without PAGINATION_)
 NINJA_MAX_PER_PAGE_SIZE = 200

@@ -1,0 +1,20 @@
+"""The API's page-number pagination, with a bounded page number.
+
+django-ninja's own accepts any page ≥ 1; page × page size beyond a 64-bit OFFSET made the
+database fail (SQLite "datatype mismatch", a 500) instead of answering an empty page or a 422.
+"""
+
+from ninja import Field, Schema
+from ninja.pagination import PageNumberPagination
+
+# 1,000,000 pages of the largest page size (200) is far beyond any list here, and its offset
+# far within a 64-bit integer.
+PAGE_MAX = 1_000_000
+
+
+class Pagination(PageNumberPagination):
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=PAGE_MAX, description="页码,从 1 开始")
+        page_size: int | None = Field(
+            None, ge=1, le=PAGE_MAX, description="每页条数(超过上限按上限)"
+        )
