@@ -4,7 +4,7 @@ import uuid
 
 from django.db.models import QuerySet
 
-from backend.accounts.roles import FIELD_ROLES
+from backend.accounts.roles import FIELD_ROLES, Role
 from backend.accounts.scoping import in_area
 from backend.errors import NotFound
 from media.models import Photo
@@ -12,14 +12,22 @@ from media.models import Photo
 
 def photos_for_user(user) -> QuerySet[Photo]:
     """The photos `user` may read: their own uploads, and for staff who read an area (offices,
-    supervisors, departments, admins) every photo whose region lies in it. Helpers and pairing
-    units have a region too, but it is where they work, not an area they supervise: they read
-    back only their own photos (a colleague's passbook pages are not theirs to see)."""
+    supervisors, admins) every photo whose region lies in it; departments, their cases' photos.
+    Helpers and pairing units have a region too, but it is where they work, not an area they
+    supervise: they read back only their own photos (a colleague's passbook pages are not
+    theirs to see)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Photo.objects.none()
     own = Photo.objects.filter(uploaded_by=user)
     if getattr(user, "role", None) in FIELD_ROLES and not user.is_superuser:
         return own.order_by("-created_at")
+    if getattr(user, "role", None) == Role.DEPARTMENT and not user.is_superuser:
+        # A department handles the cases assigned to it, not the area's register: it reads the
+        # photos of its cases, never the visits' passbook pages of the county it sits in.
+        from grievances.models import GrievancePhoto  # media must not import grievances early
+
+        cases = GrievancePhoto.objects.filter(grievance__department_id=user.unit_id)
+        return (Photo.objects.filter(pk__in=cases.values("photo_id")) | own).order_by("-created_at")
     return (in_area(Photo.objects.all(), user) | own).order_by("-created_at")
 
 
