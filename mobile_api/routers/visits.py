@@ -109,7 +109,7 @@ def extension_create(request: HttpRequest, payload: ExtensionIn):
     return Status(201, extension)
 
 
-@router.get("/visits/window-extensions", response=list[ExtensionOut])
+@router.get("/visits/window-extensions", response={200: list[ExtensionOut], **AUTH_ERRORS})
 @paginate
 def extension_list(request: HttpRequest):
     return selectors.extension_list(user=request.user)
@@ -137,7 +137,7 @@ def visit_submit(request: HttpRequest, payload: VisitIn):
     return Status(201 if created else 200, visit)
 
 
-@router.get("/visits", response=list[VisitOut])
+@router.get("/visits", response={200: list[VisitOut], **AUTH_ERRORS})
 @paginate
 def visit_list(
     request: HttpRequest,
@@ -165,12 +165,12 @@ def visit_list(
     return qs
 
 
-@router.get("/visits/{uuid:visit_id}", response={200: VisitDetailOut, **AUTH_ERRORS})
+@router.get("/visits/{visit_id}", response={200: VisitDetailOut, **AUTH_ERRORS})
 def visit_detail(request: HttpRequest, visit_id: uuid.UUID):
     return get_object_or_404(selectors.visit_detail_qs(user=request.user), pk=visit_id)
 
 
-@router.get("/me/households", response=list[MyHouseholdOut])
+@router.get("/me/households", response={200: list[MyHouseholdOut], **AUTH_ERRORS})
 @paginate
 def my_households(request: HttpRequest, quarter: str | None = None):
     """My paired households with this quarter's status (the quarter of the current or next
@@ -204,12 +204,12 @@ def village_visit_submit(request: HttpRequest, payload: VillageVisitIn):
     return Status(201 if created else 200, visit)
 
 
-@router.get("/village-visits/{uuid:visit_id}", response={200: VillageVisitOut, **AUTH_ERRORS})
+@router.get("/village-visits/{visit_id}", response={200: VillageVisitOut, **AUTH_ERRORS})
 def village_visit_detail(request: HttpRequest, visit_id: uuid.UUID):
     return get_object_or_404(selectors.village_visit_list(user=request.user), pk=visit_id)
 
 
-@router.get("/me/villages", response=list[MyVillageOut])
+@router.get("/me/villages", response={200: list[MyVillageOut], **AUTH_ERRORS})
 @paginate
 def my_villages(request: HttpRequest, quarter: str | None = None):
     now = timezone.now()
@@ -223,7 +223,7 @@ def my_villages(request: HttpRequest, quarter: str | None = None):
 # --- Income -------------------------------------------------------------------------------------
 
 
-@router.get("/exit-candidates", response=list[ExitCandidateOut])
+@router.get("/exit-candidates", response={200: list[ExitCandidateOut], **AUTH_ERRORS})
 @paginate
 def exit_candidates(request: HttpRequest, quarter: str | None = None):
     """Households of my area whose income per person over the four quarters ending at
