@@ -1,0 +1,295 @@
+"""Who may touch which object: every API endpoint that takes an object id, as every role, on an
+object in town A, one in town B and one that does not exist.
+
+Each caller's area covers town A (county-level callers: towns A and B); the town B office and
+the other county's office are the outsiders. An answer is one of
+- OK: the caller passed authorization (2xx, or a business refusal of a permitted caller:
+  409 state conflict, 422 bad input for this object);
+- 403: the caller sees the object but may not do this (a helper editing the register);
+- 404: the caller may not know the object exists: the answer must be the same status and the
+  same body as for an id that does not exist.
+Anonymous callers get 401 everywhere here.
+
+A meta-test walks the served OpenAPI paths and fails when an endpoint with a path parameter has
+no row below: a new object endpoint needs a row before the suite passes.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from mobile_api.api import api
+from tests.hardening.conftest import Side, World
+
+OK, FORBIDDEN, HIDDEN = "ok", 403, 404
+CALLERS = (
+    "helper",
+    "unit",
+    "town_office",
+    "county_office",
+    "supervisor",
+    "town_b_office",
+    "outsider_office",
+    "department",  # last: its reply moves the case on, which changes the others' answers
+)
+MISSING_INT = 987_654_321
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # as in the OpenAPI document, without /api/v1
+    object_id: Callable[[Side], object]
+    a: dict[str, object]  # caller → outcome on town A's object (others: HIDDEN)
+    b: dict[str, object] = field(default_factory=dict)  # on town B's object (others: HIDDEN)
+    body: Callable[[World, Side], dict] | None = None
+    query: str = ""
+    uuid_id: bool = False
+
+
+AREA_READERS = {"town_office": OK, "county_office": OK, "supervisor": OK}
+COUNTY_READERS = {"county_office": OK, "supervisor": OK}
+B_READERS = {**COUNTY_READERS, "town_b_office": OK}
+
+ROWS: list[Row] = [
+    # --- register
+    Row(
+        "GET",
+        "/households/{household_id}",
+        lambda s: s.household.pk,
+        a={**AREA_READERS, "helper": OK},
+        b=B_READERS,
+    ),
+    Row(
+        "PATCH",
+        "/households/{household_id}",
+        lambda s: s.household.pk,
+        a={"town_office": OK, "county_office": OK, "supervisor": FORBIDDEN, "helper": FORBIDDEN},
+        b={"town_b_office": OK, "county_office": OK, "supervisor": FORBIDDEN},
+        body=lambda w, s: {"phone": "13900001111"},
+    ),
+    Row(
+        "GET",
+        "/helpers/{helper_id}",
+        lambda s: s.helper.pk,
+        a={**AREA_READERS, "helper": OK},
+        b=B_READERS,
+    ),
+    Row(
+        "PATCH",
+        "/helpers/{helper_id}",
+        lambda s: s.helper.pk,
+        a={"town_office": OK, "county_office": OK, "supervisor": FORBIDDEN, "helper": FORBIDDEN},
+        b={"town_b_office": OK, "county_office": OK, "supervisor": FORBIDDEN},
+        body=lambda w, s: {"phone": "13900002222"},
+    ),
+    Row(
+        "GET",
+        "/pairings/{pairing_id}",
+        lambda s: s.pairing.pk,
+        a={**AREA_READERS, "helper": OK},
+        b=B_READERS,
+    ),
+    Row(
+        "POST",
+        "/pairings/{pairing_id}/end",
+        lambda s: s.pairing.pk,
+        a={"town_office": OK, "county_office": OK, "supervisor": FORBIDDEN, "helper": FORBIDDEN},
+        b={"town_b_office": OK, "county_office": OK, "supervisor": FORBIDDEN},
+        body=lambda w, s: {"end_date": "2030-01-01"},
+    ),
+    # --- visits
+    Row(
+        "GET",
+        "/visits/{visit_id}",
+        lambda s: s.visit.pk,
+        a={**AREA_READERS, "helper": OK},
+        b=B_READERS,
+        uuid_id=True,
+    ),
+    Row(
+        "GET",
+        "/visits/{visit_id}/spot-checks",
+        lambda s: s.visit.pk,
+        a={**AREA_READERS},
+        b=B_READERS,
+        uuid_id=True,
+    ),
+    Row(
+        "GET",
+        "/village-visits/{visit_id}",
+        lambda s: s.village_visit.pk,
+        a={**AREA_READERS, "unit": OK},
+        b=B_READERS,
+        uuid_id=True,
+    ),
+    # --- photos
+    Row(
+        "GET",
+        "/photos/{photo_id}",
+        lambda s: s.photo.pk,
+        a={**AREA_READERS, "helper": OK},
+        b=B_READERS,
+        uuid_id=True,
+    ),
+    Row(
+        "GET",
+        "/photos/{photo_id}/file",
+        lambda s: s.photo.pk,
+        a={**AREA_READERS, "helper": OK},
+        b=B_READERS,
+        query="?variant=original",
+        uuid_id=True,
+    ),
+    # --- grievances (staff side)
+    Row(
+        "GET",
+        "/grievances/cases/{case_id}",
+        lambda s: s.grievance.pk,
+        a={**AREA_READERS, "department": OK},
+        b={**B_READERS, "department": OK},
+    ),
+    Row(
+        "POST",
+        "/grievances/cases/{case_id}/actions",
+        lambda s: s.grievance.pk,
+        # Replying is the department's step; offices and supervisors see the case but may not.
+        a={
+            "town_office": FORBIDDEN,
+            "county_office": FORBIDDEN,
+            "supervisor": FORBIDDEN,
+            "department": OK,
+        },
+        b={
+            "town_b_office": FORBIDDEN,
+            "county_office": FORBIDDEN,
+            "supervisor": FORBIDDEN,
+            "department": OK,
+        },
+        body=lambda w, s: {"action": "reply", "note": "已受理,正在调查。"},
+    ),
+    Row(
+        "GET",
+        "/grievances/cases/{case_id}/departments",
+        lambda s: s.grievance.pk,
+        a={**AREA_READERS, "department": OK},
+        b={**B_READERS, "department": OK},
+    ),
+    # --- supervision
+    Row(
+        "GET",
+        "/supervision/draws/{draw_id}",
+        lambda s: s.draw.pk,
+        a={"supervisor": OK},
+        b={"supervisor": OK},
+    ),
+    Row(
+        "GET",
+        "/supervision/draws/{draw_id}/verify",
+        lambda s: s.draw.pk,
+        a={"supervisor": OK},
+        b={"supervisor": OK},
+    ),
+    Row(
+        "POST",
+        "/supervision/checks/{check_id}",
+        lambda s: s.check.pk,
+        a={"supervisor": OK},
+        b={"supervisor": OK},
+        body=lambda w, s: {"outcome": "confirmed", "notes": "走访属实", "photo_ids": []},
+    ),
+]
+
+
+def _caller(world: World, name: str):
+    if name == "town_b_office":
+        return world.town_b_office
+    if name == "outsider_office":
+        return world.outsider_office
+    return world.users[name]
+
+
+def _call(client, row: Row, object_id, world: World, side: Side):
+    path = (
+        "/"
+        + row.path.lstrip("/").format(**{name: object_id for name in _params(row.path)})
+        + row.query
+    )
+    body = row.body(world, side) if row.body else None
+    method = row.method.lower()
+    return (
+        getattr(client, method)(path, body) if body is not None else getattr(client, method)(path)
+    )
+
+
+def _params(path: str) -> list[str]:
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(path) if name]
+
+
+def _outcome(response) -> object:
+    if response.status_code in (403, 404):
+        return response.status_code
+    assert response.status_code < 500, response.content[:300]
+    assert response.status_code not in (401, 405), response.content[:300]
+    return OK
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.method} {r.path}")
+def test_matrix(row: Row, world: World, api_client):
+    """Every caller on A's object, B's object and a missing id: the table's outcome, and a
+    hidden object answers exactly like a missing one."""
+    problems = []
+    missing_id = uuid.uuid4() if row.uuid_id else MISSING_INT
+    anonymous = _call(api_client.anonymous(), row, row.object_id(world.a), world, world.a)
+    if anonymous.status_code != 401:
+        problems.append(f"anonymous: {anonymous.status_code}, expected 401")
+    for name in CALLERS:
+        client = api_client.as_user(_caller(world, name))
+        missing = _call(client, row, missing_id, world, world.a)
+        if missing.status_code not in (403, 404):
+            problems.append(f"{name} on a missing id: {missing.status_code}")
+        for label, side, table in (("A", world.a, row.a), ("B", world.b, row.b)):
+            expected = table.get(name, HIDDEN)
+            response = _call(client, row, row.object_id(side), world, side)
+            got = _outcome(response)
+            if got != expected:
+                problems.append(
+                    f"{name} on {label}'s object: {response.status_code} "
+                    f"{_body(response)[:160]!r}, expected {expected}"
+                )
+            elif got == HIDDEN and (
+                response.status_code != missing.status_code or _body(response) != _body(missing)
+            ):
+                problems.append(
+                    f"{name} on {label}'s object: {_body(response)[:160]!r} differs from "
+                    f"a missing id's {missing.status_code} {missing.content[:160]!r}"
+                )
+    assert not problems, "\n".join(problems)
+
+
+def _object_paths() -> set[tuple[str, str]]:
+    paths = api.get_openapi_schema()["paths"]
+    return {
+        (method.upper(), path.removeprefix("/api/v1"))
+        for path, operations in paths.items()
+        if "{" in path
+        for method in operations
+        if method.lower() in ("get", "post", "put", "patch", "delete")
+    }
+
+
+def test_every_object_endpoint_has_a_row():
+    """A new endpoint with a path parameter must get a row in ROWS."""
+    covered = {(row.method, row.path) for row in ROWS}
+    missing = sorted(_object_paths() - covered)
+    assert not missing, f"endpoints without an authorization-matrix row: {missing}"
+    stale = sorted(covered - _object_paths())
+    assert not stale, f"rows for endpoints that no longer exist: {stale}"
