@@ -141,7 +141,11 @@ class Household(models.Model):
                 name="household_home_in_range",
             ),
         ]
-        indexes = [models.Index(fields=["village", "status"])]
+        indexes = [
+            models.Index(fields=["village", "status"]),
+            # The coverage pages list a region's households in this order.
+            models.Index(fields=["village", "number"], name="household_village_number"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.head_name}"
@@ -224,7 +228,10 @@ class Pairing(models.Model):
         ]
         indexes = [
             models.Index(fields=["helper", "start_date"]),
-            models.Index(fields=["household", "start_date"]),
+            # Covers "which pairing held on this day / overlaps this quarter" from the index alone.
+            models.Index(
+                fields=["household", "start_date", "end_date"], name="pairing_household_period"
+            ),
         ]
 
     def __str__(self) -> str:
