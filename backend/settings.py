@@ -105,6 +105,17 @@ if DATABASE_URL:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
     # An unreachable database answers 503 within seconds instead of holding the request.
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+    # Under ASGI every sync request may run on its own thread and hold its own connection:
+    # with persistent connections 40 busy clients exhausted PostgreSQL's 100 (bench/load.py).
+    # A pool (DB_POOL_MAX_SIZE > 0) bounds them; Django requires CONN_MAX_AGE 0 with it.
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0, minimum=0)
+    if DB_POOL_MAX_SIZE:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
+        }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
