@@ -23,6 +23,7 @@ NAV = [
     NavItem("走访覆盖率", "coverage:overview", OFFICE_ROLES | {Role.SUPERVISOR, Role.ADMIN}),
     NavItem("未走访名单", "coverage:pending", OFFICE_ROLES | {Role.ADMIN}),
     NavItem("疑点走访", "coverage:flagged", OFFICE_ROLES | {Role.SUPERVISOR, Role.ADMIN}),
+    NavItem("风险清单", "coverage:risks", frozenset({Role.SUPERVISOR, Role.ADMIN})),
     NavItem("抽查核查", "coverage:spot_checks", frozenset({Role.SUPERVISOR, Role.ADMIN})),
     NavItem("脱贫候选户", "coverage:exit_candidates", OFFICE_ROLES | {Role.ADMIN}),
     NavItem(
