@@ -3,7 +3,7 @@
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 
 from backend.accounts.models import AuditAction, User
@@ -59,6 +59,15 @@ HOUSEHOLD_EDITABLE = (
 )
 
 
+def _blank_for_none(model: type[models.Model], field: str, value):
+    """`null` sent for an optional text field clears it: "" (full_clean lets None through for
+    blank fields, and the NOT NULL column then failed with a 500)."""
+    model_field = model._meta.get_field(field)
+    if value is None and isinstance(model_field, models.CharField) and not model_field.null:
+        return "" if model_field.blank else value
+    return value
+
+
 @transaction.atomic
 def household_update(*, user: User, household: Household, changes: dict) -> Household:
     """Change a household's editable fields; office users of its area only."""
@@ -67,7 +76,7 @@ def household_update(*, user: User, household: Household, changes: dict) -> Hous
     for field, value in changes.items():
         if field not in HOUSEHOLD_EDITABLE:
             raise AppError(f"字段 {field} 不可修改", code="field_not_editable")
-        setattr(household, field, value)
+        setattr(household, field, _blank_for_none(Household, field, value))
     try:
         household.full_clean()
     except ValidationError as exc:
@@ -86,7 +95,7 @@ def helper_update(*, user: User, helper: Helper, changes: dict) -> Helper:
     for field, value in changes.items():
         if field not in HELPER_EDITABLE:
             raise AppError(f"字段 {field} 不可修改", code="field_not_editable")
-        setattr(helper, field, value)
+        setattr(helper, field, _blank_for_none(Helper, field, value))
     try:
         helper.full_clean()
     except ValidationError as exc:
