@@ -42,8 +42,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(AppError)
     def app_error(request: HttpRequest, exc: AppError):
+        # AppError's default 400 is "bad input": the API answers bad input with 422 only, the
+        # status its OpenAPI document promises.
+        status = 422 if exc.status == 400 else exc.status
         return api.create_response(
-            request, error_body(exc.code, exc.message, exc.detail), status=exc.status
+            request, error_body(exc.code, exc.message, exc.detail), status=status
         )
 
     @api.exception_handler(NinjaValidationError)
