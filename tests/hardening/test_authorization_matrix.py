@@ -293,3 +293,63 @@ def test_every_object_endpoint_has_a_row():
     assert not missing, f"endpoints without an authorization-matrix row: {missing}"
     stale = sorted(covered - _object_paths())
     assert not stale, f"rows for endpoints that no longer exist: {stale}"
+
+
+# --- Lists: an office of town A sees town A's objects and none of town B's --------------------
+
+# path (with the query that selects the world's quarter) → (item key, A's id or None when the
+# office does not see A's object in this list, B's id). Ids compared as strings.
+LISTS: dict[str, Callable[[World], tuple[str, object, object]]] = {
+    "/households": lambda w: ("id", w.a.household.pk, w.b.household.pk),
+    "/helpers": lambda w: ("id", w.a.helper.pk, w.b.helper.pk),
+    "/pairings": lambda w: ("id", w.a.pairing.pk, w.b.pairing.pk),
+    "/visits/window-extensions": lambda w: ("id", w.a.extension.pk, w.b.extension.pk),
+    "/visits?quarter=2026Q3": lambda w: ("id", w.a.visit.pk, w.b.visit.pk),
+    "/me/households?quarter=2026Q3": lambda w: ("id", None, w.b.household.pk),
+    "/me/villages?quarter=2026Q3": lambda w: ("village", None, w.b.village_visit.village_id),
+    "/exit-candidates?quarter=2026Q3": lambda w: ("id", None, w.b.household.pk),
+    "/grievances/cases": lambda w: ("id", w.a.grievance.pk, w.b.grievance.pk),
+    "/coverage/pending?quarter=2026Q3": lambda w: ("id", None, w.b.household.pk),
+    "/me/notifications": lambda w: ("id", None, w.b.notification.pk),
+    "/supervision/risks?quarter=2026Q3": lambda w: ("id", w.a.visit.pk, w.b.visit.pk),
+    "/supervision/draws": lambda w: ("id", None, w.b.draw.pk),
+    "/supervision/checks": lambda w: ("id", None, w.b.check.pk),
+}
+
+
+def _list_paths() -> set[str]:
+    """GET endpoints without path parameters whose answer is a page of items."""
+    schema = api.get_openapi_schema()
+    components = schema["components"]["schemas"]
+    found = set()
+    for path, operations in schema["paths"].items():
+        get = operations.get("get")
+        if get is None or "{" in path:
+            continue
+        content = get["responses"].get(200, {}).get("content", {}).get("application/json", {})
+        ref = content.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+        if "items" in components.get(ref, {}).get("properties", {}):
+            found.add(path.removeprefix("/api/v1"))
+    return found
+
+
+def test_every_list_endpoint_has_a_row():
+    covered = {path.split("?")[0] for path in LISTS}
+    assert not sorted(_list_paths() - covered), "list endpoints without a LISTS row"
+
+
+@pytest.mark.parametrize("path", list(LISTS))
+def test_lists_stay_in_area(path: str, world: World, api_client):
+    key, a_id, b_id = LISTS[path](world)
+    response = api_client.as_user(world.users["town_office"]).get(
+        path + "&page_size=200" if "?" in path else path + "?page_size=200"
+    )
+    if response.status_code == 403:
+        return  # not for offices at all: nothing leaks
+    assert response.status_code == 200, response.content[:300]
+    items = response.json()["items"]
+    assert all(key in item for item in items), f"items have no {key!r}: {items[:1]}"
+    seen = {str(item[key]) for item in items}
+    assert str(b_id) not in seen, f"town B's object {b_id} listed for town A's office"
+    if a_id is not None:
+        assert str(a_id) in seen, f"town A's object {a_id} missing from its office's list"
