@@ -353,3 +353,17 @@ def test_lists_stay_in_area(path: str, world: World, api_client):
     assert str(b_id) not in seen, f"town B's object {b_id} listed for town A's office"
     if a_id is not None:
         assert str(a_id) in seen, f"town A's object {a_id} missing from its office's list"
+
+
+def test_department_reads_its_cases_photos_only(world: World, api_client):
+    """A department handler reads the photos of cases assigned to its unit (the matrix shows it
+    never reads visit photos)."""
+    from grievances.models import GrievancePhoto
+    from tests.visits.helpers import make_photo
+
+    photo = make_photo(None, "grievance", seed=99)
+    GrievancePhoto.objects.create(grievance=world.a.grievance, photo=photo)
+    department = api_client.as_user(world.users["department"])
+    assert department.get(f"/photos/{photo.pk}").status_code == 200
+    other = make_photo(None, "grievance", seed=98)  # not attached to any of its cases
+    assert department.get(f"/photos/{other.pk}").status_code == 404
