@@ -16,7 +16,9 @@ import uuid
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis.checks import (
@@ -61,8 +63,17 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_applica
 
 
 @pytest.fixture
-def fuzz_world(world: World) -> World:
-    return world
+def fuzz_world(world: World):
+    """The world, with the request signals kept from closing the test's database connection:
+    the WSGI handler closes it after each request (on PostgreSQL that ends the test's
+    transaction), which Django's own test client prevents the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield world
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 def _callers(world: World) -> list:
