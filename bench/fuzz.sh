@@ -59,7 +59,7 @@ run() {  # name, extra st arguments...
         --continue-on-failure --no-color --output-truncate true \
         > "$OUT/st-$name.txt" 2>&1 || true
     grep -E "^(FAILURES|_+ |[-] ST|Test cases|API Operations|Failures)|passed|failed" \
-        "$OUT/st-$name.txt" | head -40 || true
+        "$OUT/st-$name.txt" | cut -c1-200 | head -40 || true
 }
 while IFS=$'\t' read -r role token; do
     run "$role" --header "Authorization: Bearer $token"
