@@ -6,6 +6,7 @@ from io import BytesIO
 
 from django.utils import timezone
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from grievances.models import Grievance
 from grievances.selectors import Quarter
@@ -78,7 +79,9 @@ def queue_xlsx(cases: Iterable[Grievance]) -> bytes:
                 timezone.localtime(case.submitted_at).strftime("%Y-%m-%d %H:%M"),
                 case.next_due.isoformat() if case.next_due else "",
                 "是" if case.overdue else "",
-                case.text[:500],
+                # A resident's text may carry control characters, which XLSX refuses (the whole
+                # export failed with a 500): drop them from the cell.
+                ILLEGAL_CHARACTERS_RE.sub("", case.text[:500]),
             ]
         )
     return _save(workbook)

@@ -229,3 +229,24 @@ def test_uploads_malformed(world: World, api_client, path: str, who: str):
         body = response.json()
         assert set(body) == {"code", "message", "detail"}, (label, body)
     assert Photo.objects.count() == before
+
+
+# --- Found by the long run (bench/fuzz.sh) ----------------------------------------------------
+
+
+def test_exports_survive_control_characters(world: World, api_client):
+    """A name or complaint text with a control character (accepted on input) used to fail the
+    XLSX exports with a 500; the character is dropped from the cell instead."""
+    office = api_client.as_user(world.users["county_office"])
+    patched = office.patch(f"/households/{world.a.household.pk}", {"head_name": "张\x07三"})
+    assert patched.status_code == 200, patched.content
+    world.a.grievance.text = "资金\x01不公开"
+    world.a.grievance.save(update_fields=["text"])
+    for path in (
+        "/coverage/export.xlsx?quarter=2026Q3&households=true",
+        "/grievances/cases.xlsx",
+    ):
+        response = office.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert body[:2] == b"PK"  # a zip: the workbook
