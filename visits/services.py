@@ -197,12 +197,20 @@ def _photos_for(*, user: User, ids: tuple[uuid.UUID, ...], kinds: tuple[str, ...
     return photos
 
 
-def _position(position: Position) -> tuple[Decimal, Decimal]:
+def _position_fields(position: Position) -> dict:
+    """The stored position: WGS-84 (converted from the named system) beside the raw input."""
     try:
         lat, lon = to_wgs84(position.lat, position.lon, position.coord_system)
     except ValueError as exc:
         raise Unprocessable("定位坐标无效", code="bad_position") from exc
-    return as_decimal(lat), as_decimal(lon)
+    return {
+        "lat": as_decimal(lat),
+        "lon": as_decimal(lon),
+        "raw_lat": as_decimal(float(position.lat)),
+        "raw_lon": as_decimal(float(position.lon)),
+        "accuracy_m": position.accuracy_m,
+        "coord_system": position.coord_system,
+    }
 
 
 def _validated(obj) -> None:
@@ -293,7 +301,7 @@ def _visit_create(
     decision = _window_decision(helper, data.visited_at, now, household.village_id)
     quarter = decision.window.quarter
     photos = _photos_for(user=user, ids=data.photo_ids, kinds=VISIT_KINDS)
-    lat, lon = _position(data.position)
+    position = _position_fields(data.position)
     visit = Visit(
         id=data.id,
         household=household,
@@ -304,12 +312,7 @@ def _visit_create(
         year=quarter.year,
         quarter=quarter.q,
         visited_at=data.visited_at,
-        lat=lat,
-        lon=lon,
-        raw_lat=as_decimal(float(data.position.lat)),
-        raw_lon=as_decimal(float(data.position.lon)),
-        accuracy_m=data.position.accuracy_m,
-        coord_system=data.position.coord_system,
+        **position,
         passbook_checked=data.passbook_checked,
         notes=data.notes.strip(),
         extension=decision.extension,
@@ -414,7 +417,7 @@ def _village_visit_create(
     decision = _window_decision(unit, data.visited_at, now, data.village)
     quarter = decision.window.quarter
     photos = _photos_for(user=user, ids=data.photo_ids, kinds=VILLAGE_VISIT_KINDS)
-    lat, lon = _position(data.position)
+    position = _position_fields(data.position)
     visit = VillageVisit(
         id=data.id,
         weak_village=weak_village,
@@ -425,12 +428,7 @@ def _village_visit_create(
         year=quarter.year,
         quarter=quarter.q,
         visited_at=data.visited_at,
-        lat=lat,
-        lon=lon,
-        raw_lat=as_decimal(float(data.position.lat)),
-        raw_lon=as_decimal(float(data.position.lon)),
-        accuracy_m=data.position.accuracy_m,
-        coord_system=data.position.coord_system,
+        **position,
         collective_income=data.collective_income,
         notes=data.notes.strip(),
         extension=decision.extension,
