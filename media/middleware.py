@@ -11,12 +11,11 @@ limit, e.g. nginx `client_max_body_size`, is what stops the bytes at the door.)
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import NoReverseMatch, reverse
 
-from backend.accounts.services import client_ip
 from backend.errors import AppError
+from backend.ratelimit import hits_in_window
 from media.images import reject_too_large
 
 # Room for the multipart framing and the form's small fields around the file itself.
@@ -35,16 +34,10 @@ def _error_response(error: AppError) -> JsonResponse:
 
 
 def public_upload_allowed(request: HttpRequest) -> bool:
-    """Count one anonymous upload from the caller's address. `cache.add` then `cache.incr` is
-    atomic on Redis (production), so all workers share one count; django-ninja's throttles
-    get-then-set and, with the local-memory cache, count per process."""
-    key = f"media:public-upload:{client_ip(request) or 'unknown'}"
-    cache.add(key, 0, timeout=PUBLIC_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=PUBLIC_WINDOW_SECONDS)
-        count = 1
+    """Count one anonymous upload from the caller's address against the hourly limit."""
+    count = hits_in_window(
+        request, scope="media:public-upload", window_seconds=PUBLIC_WINDOW_SECONDS
+    )
     return count <= settings.PHOTO_PUBLIC_UPLOADS_PER_HOUR
 
 
