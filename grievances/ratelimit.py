@@ -23,7 +23,6 @@ def limit_for(scope: str) -> int:
 def hit(request: HttpRequest, bucket: tuple[str, int]) -> None:
     """Count one request from the caller's address; raise 429 once over the limit."""
     scope, window = bucket
-    if hits_in_window(request, scope=f"grievances:{scope}", window_seconds=window) > limit_for(
-        scope
-    ):
+    count = hits_in_window(request, scope=f"grievances:{scope}", window_seconds=window)
+    if count > limit_for(scope):
         raise Throttled("操作过于频繁,请稍后再试", detail={"retry_after_seconds": window})
