@@ -26,6 +26,10 @@ def photos_for_user(user) -> QuerySet[Photo]:
         # photos of its cases, never the visits' passbook pages of the county it sits in.
         from grievances.models import GrievancePhoto  # media must not import grievances early
 
+        if user.unit_id is None:
+            # `department_id = NULL` would match every unassigned case's photos.
+            return own.order_by("-created_at")
+
         cases = GrievancePhoto.objects.filter(grievance__department_id=user.unit_id)
         return (Photo.objects.filter(pk__in=cases.values("photo_id")) | own).order_by("-created_at")
     return (in_area(Photo.objects.all(), user) | own).order_by("-created_at")

@@ -179,9 +179,13 @@ def _remind(request: HttpRequest, q: Quarter, place: Region) -> HttpResponse:
     pending_rows = coverage.pending_pairings(request.user, q, place)
     helper_id = request.POST.get("helper", "")
     if helper_id:
-        if not helper_id.isdigit():
+        try:
+            helper_pk = int(helper_id)
+        except ValueError:
+            raise Http404("帮扶责任人不存在") from None
+        if not 0 < helper_pk < 2**31:
             raise Http404("帮扶责任人不存在")
-        pending_rows = pending_rows.filter(helper_id=int(helper_id))
+        pending_rows = pending_rows.filter(helper_id=helper_pk)
     elif request.POST.get("all") != "1":
         messages.error(request, "请选择要提醒的帮扶责任人")
         return redirect(_link("coverage:pending", q, place.code))

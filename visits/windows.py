@@ -25,6 +25,9 @@ CLOSE_DAY = 11  # of the next month, at 00:00: entry for the 10th is the last da
 _QUARTER_RE = re.compile(r"^\s*(\d{4})\s*[Qq]\s*([1-4])\s*$")
 
 
+FIRST_INPUT_YEAR = 2004
+
+
 @dataclass(frozen=True, order=True)
 class Quarter:
     year: int
@@ -40,7 +43,12 @@ class Quarter:
         match = _QUARTER_RE.match(text or "")
         if not match:
             raise ValueError(f"not a quarter: {text!r} (expected e.g. 2026Q3)")
-        return cls(int(match.group(1)), int(match.group(2)))
+        year = int(match.group(1))
+        # Input starts at 2004, the working-day calendar's first year: pages look back up to
+        # a few years from the chosen quarter, and that must stay inside the 2000-2100 range.
+        if not FIRST_INPUT_YEAR <= year <= 2100:
+            raise ValueError(f"no such quarter: {text!r}")
+        return cls(year, int(match.group(2)))
 
     @classmethod
     def of_date(cls, day: date) -> Quarter:

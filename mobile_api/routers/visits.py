@@ -17,6 +17,7 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from backend.accounts.roles import Role
+from backend.accounts.scoping import in_area
 from backend.errors import NotFound, Unprocessable
 from backend.regions.models import Region, prefix_of_code
 from backend.register import selectors as register_selectors
@@ -42,8 +43,8 @@ router = Router(tags=["走访"], auth=user_auth)
 WRITE_ERRORS = {**AUTH_ERRORS, 409: ErrorOut}
 
 
-def _quarter(text: str | None, default: Quarter) -> Quarter:
-    if not text:
+def _quarter(text: str | None, default: Quarter | None = None) -> Quarter:
+    if not text and default is not None:
         return default
     try:
         return Quarter.parse(text)
@@ -94,12 +95,13 @@ def extension_create(request: HttpRequest, payload: ExtensionIn):
     if payload.unit_id is not None:
         unit = get_object_or_404(register_selectors.unit_list(user=user), pk=payload.unit_id)
     if payload.area is not None:
-        area = Region.objects.filter(pk=payload.area).first()
+        # Outside my area reads the same as unknown.
+        area = in_area(Region.objects.all(), user).filter(pk=payload.area).first()
         if area is None:
             raise NotFound("区域不存在")
     extension = services.extension_grant(
         user=user,
-        quarter=_quarter(payload.quarter, Quarter(2000, 1)),
+        quarter=_quarter(payload.quarter),
         until=payload.until,
         reason=payload.reason,
         helper=helper,
@@ -165,7 +167,7 @@ def visit_list(
     return qs
 
 
-@router.get("/visits/{visit_id}", response={200: VisitDetailOut, **AUTH_ERRORS})
+@router.get("/visits/{uuid:visit_id}", response={200: VisitDetailOut, **AUTH_ERRORS})
 def visit_detail(request: HttpRequest, visit_id: uuid.UUID):
     return get_object_or_404(selectors.visit_detail_qs(user=request.user), pk=visit_id)
 
@@ -204,7 +206,7 @@ def village_visit_submit(request: HttpRequest, payload: VillageVisitIn):
     return Status(201 if created else 200, visit)
 
 
-@router.get("/village-visits/{visit_id}", response={200: VillageVisitOut, **AUTH_ERRORS})
+@router.get("/village-visits/{uuid:visit_id}", response={200: VillageVisitOut, **AUTH_ERRORS})
 def village_visit_detail(request: HttpRequest, visit_id: uuid.UUID):
     return get_object_or_404(selectors.village_visit_list(user=request.user), pk=visit_id)
 

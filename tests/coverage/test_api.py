@@ -257,3 +257,10 @@ def test_export_matches_the_api(api_client, data, regions, county_office):
     plain = client.get("/coverage/export.xlsx", {"quarter": Q})
     sheets = load_workbook(io.BytesIO(b"".join(plain.streaming_content)), read_only=True)
     assert sheets.sheetnames == [f"覆盖率 {Q}", "未走访名单"]
+
+
+def test_a_quarter_before_the_calendar_is_refused_not_a_server_error(api_client, county_office):
+    client = api_client.as_user(county_office)
+    for path in ("/coverage/trend", "/coverage", "/exit-candidates"):
+        response = client.get(path, {"quarter": "2000Q1"})
+        assert response.status_code == 422, (path, response.content)

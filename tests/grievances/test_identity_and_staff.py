@@ -240,3 +240,28 @@ def test_public_pages(regions):
     unknown = client.post("/grievances/track/", {"code": "2222-2222-22", "key": key})
     assert wrong.status_code == unknown.status_code == 404
     assert "查询码或密钥不正确" in wrong.content.decode()
+
+
+def test_a_department_user_without_a_unit_reads_no_case_photos(
+    api_client, make_user, regions, file_case, town_a_office
+):
+    import uuid
+
+    from backend.accounts.roles import Role
+    from grievances.models import GrievancePhoto
+    from media.models import Photo
+
+    case = file_case(anonymous=True).grievance  # not yet assigned: department is empty
+    photo = Photo.objects.create(
+        id=uuid.uuid4(),
+        kind="grievance",
+        region=regions.village_a1,
+        original="x.jpg",
+        sha256="0" * 64,
+        size_bytes=1,
+        content_type="image/jpeg",
+    )
+    GrievancePhoto.objects.create(grievance=case, photo=photo)
+    unitless = make_user(Role.DEPARTMENT, regions.county)
+    assert api_client.as_user(unitless).get(f"/photos/{photo.pk}").status_code == 404
+    assert api_client.as_user(town_a_office).get(f"/photos/{photo.pk}").status_code == 200
