@@ -6,13 +6,14 @@ from ninja import Router, Status
 from ninja.pagination import paginate
 
 from backend.register import selectors, services
-from backend.register.models import Household, Pairing
+from backend.register.models import Household
 from backend.register.validators import mask_id_number
 from mobile_api.auth import user_auth
 from mobile_api.schemas.common import AUTH_ERRORS, ErrorOut
 from mobile_api.schemas.register import (
     HelperOut,
     HelperPatch,
+    HouseholdListOut,
     HouseholdOut,
     HouseholdPatch,
     PairingEndIn,
@@ -47,19 +48,7 @@ def _household_out(household: Household, id_number: str) -> dict:
     }
 
 
-def _pairing_out(pairing: Pairing) -> dict:
-    return {
-        "id": pairing.pk,
-        "helper_id": pairing.helper_id,
-        "helper_name": pairing.helper.name,
-        "household_id": pairing.household_id,
-        "household_number": pairing.household.number,
-        "start_date": pairing.start_date,
-        "end_date": pairing.end_date,
-    }
-
-
-@router.get("/households", response=list[HouseholdOut])
+@router.get("/households", response=list[HouseholdListOut])
 @paginate
 def household_list(request: HttpRequest, village: str | None = None, status: str | None = None):
     """Households in my area (a helper: my paired ones). ID numbers are masked in lists."""
@@ -68,7 +57,7 @@ def household_list(request: HttpRequest, village: str | None = None, status: str
         qs = qs.filter(village_id=village)
     if status:
         qs = qs.filter(status=status)
-    return [_household_out(h, mask_id_number(h.id_number)) for h in qs]
+    return qs
 
 
 @router.get("/households/{household_id}", response={200: HouseholdOut, **AUTH_ERRORS})
@@ -87,7 +76,6 @@ def household_patch(request: HttpRequest, household_id: int, payload: HouseholdP
     household = services.household_update(
         user=request.user, household=household, changes=payload.dict(exclude_unset=True)
     )
-    household.village  # noqa: B018 - already joined by the selector's select_related
     return _household_out(household, mask_id_number(household.id_number))
 
 
@@ -116,12 +104,12 @@ def pairing_list(request: HttpRequest, household_id: int | None = None):
     qs = selectors.pairing_list(user=request.user)
     if household_id is not None:
         qs = qs.filter(household_id=household_id)
-    return [_pairing_out(p) for p in qs]
+    return qs
 
 
 @router.get("/pairings/{pairing_id}", response={200: PairingOut, **AUTH_ERRORS})
 def pairing_detail(request: HttpRequest, pairing_id: int):
-    return _pairing_out(get_object_or_404(selectors.pairing_list(user=request.user), pk=pairing_id))
+    return get_object_or_404(selectors.pairing_list(user=request.user), pk=pairing_id)
 
 
 @router.post("/pairings", response={201: PairingOut, **AUTH_ERRORS, 409: ErrorOut})
@@ -134,12 +122,10 @@ def pairing_create(request: HttpRequest, payload: PairingIn):
     pairing = services.pairing_assign(
         user=request.user, household=household, helper=helper, start_date=payload.start_date
     )
-    return Status(201, _pairing_out(pairing))
+    return Status(201, pairing)
 
 
 @router.post("/pairings/{pairing_id}/end", response={200: PairingOut, **AUTH_ERRORS, 409: ErrorOut})
 def pairing_end(request: HttpRequest, pairing_id: int, payload: PairingEndIn):
     pairing = get_object_or_404(selectors.pairing_list(user=request.user), pk=pairing_id)
-    return _pairing_out(
-        services.pairing_end(user=request.user, pairing=pairing, end_date=payload.end_date)
-    )
+    return services.pairing_end(user=request.user, pairing=pairing, end_date=payload.end_date)

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from backend.register.validators import mask_id_number
 from mobile_api.schemas.common import RegionOut
 
 
@@ -21,6 +22,14 @@ class HouseholdOut(Schema):
     registered_on: date
     exited_on: date | None
     returned_on: date | None
+
+
+class HouseholdListOut(HouseholdOut):
+    """A list row: the ID number is always masked (the full one only on the audited detail)."""
+
+    @staticmethod
+    def resolve_id_number(obj) -> str:
+        return mask_id_number(obj.id_number)
 
 
 class HouseholdPatch(Schema):
@@ -52,9 +61,9 @@ class HelperPatch(Schema):
 class PairingOut(Schema):
     id: int
     helper_id: int
-    helper_name: str
+    helper_name: str = Field(..., alias="helper.name")
     household_id: int
-    household_number: str
+    household_number: str = Field(..., alias="household.number")
     start_date: date
     end_date: date | None
 
