@@ -76,17 +76,6 @@ def queue(*, user: User, state: str = "", overdue: bool = False) -> QuerySet[Gri
     return qs.order_by("-submitted_at", "-id")
 
 
-def department_queue(*, unit_id: int, states: tuple[str, ...], limit: int) -> list[Grievance]:
-    """A department's open cases by due date: one range scan per state on the index."""
-    return list(
-        Grievance.objects.filter(department_id=unit_id, state__in=states)
-        .order_by("next_due", "id")
-        .only("id", "code", "kind", "category", "state", "next_due", "next_due_kind", "overdue")[
-            :limit
-        ]
-    )
-
-
 def timeline(*, grievance: Grievance, public_only: bool = False) -> QuerySet[GrievanceEvent]:
     qs = grievance.events.select_related("actor").order_by("at", "id")
     return qs.filter(public=True) if public_only else qs
@@ -147,17 +136,6 @@ class Quarter:
 
 def _aware(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
-
-
-STAT_FIELDS = (
-    "received",
-    "replied_on_time",
-    "resolved_on_time",
-    "overdue_now",
-    "returned",
-    "avg_reply_workdays",
-    "avg_resolve_workdays",
-)
 
 
 def department_stats(*, user: User, quarter: Quarter, today: date | None = None) -> list[dict]:

@@ -382,10 +382,6 @@ def _tell_offices(ctx: Context, kind: str, title: str) -> None:
     )
 
 
-def _nothing(ctx: Context) -> None:
-    return None
-
-
 # --- The table ------------------------------------------------------------------------------
 
 _PRESSERS = frozenset({Actor.OFFICE, Actor.SUPERVISOR})
