@@ -73,12 +73,23 @@ def warn_due_soon(*, now: datetime) -> int:
     warned = 0
     with transaction.atomic():
         cases = list(_locked(warning_candidates(today, next_workday))[:BATCH])
+        # Cases of one region or department share their recipients: read them once each.
+        offices: dict[str, list] = {}
+        handlers: dict[int, list] = {}
         for case in cases:
             label = DueKind(case.next_due_kind).label
             if case.next_due_kind == DueKind.ACCEPT:
-                recipients = selectors.office_recipients(region_code=case.region_id)
+                if case.region_id not in offices:
+                    offices[case.region_id] = list(
+                        selectors.office_recipients(region_code=case.region_id)
+                    )
+                recipients = offices[case.region_id]
             else:
-                recipients = selectors.department_handlers(unit_id=case.department_id)
+                if case.department_id not in handlers:
+                    handlers[case.department_id] = list(
+                        selectors.department_handlers(unit_id=case.department_id)
+                    )
+                recipients = handlers[case.department_id]
             notify(
                 recipients=recipients,
                 kind="grievance_due_soon",
