@@ -5,7 +5,9 @@ down channels_redis raises ConnectionError at once, which is logged (with what w
 and swallowed.
 """
 
+import asyncio
 import logging
+from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -14,23 +16,35 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
-def send_now(group: str, event: dict) -> bool:
-    """Send one event to a group; False (and a log line) when the layer is unreachable."""
+def send_now(groups: str | Iterable[str], event: dict) -> bool:
+    """Send one event to one or several groups; False (and a log line per group missed) when
+    the layer is unreachable. Several groups go out concurrently in one trip through
+    async_to_sync: a visit's four coverage groups one by one cost 4 thread hops and 4 round
+    trips to Redis (measured at ~6 ms each in bench/visits.py)."""
     layer = get_channel_layer()
     if layer is None:
         return False
+    names = [groups] if isinstance(groups, str) else list(groups)
+
+    async def send_all() -> list:
+        return await asyncio.gather(
+            *(layer.group_send(name, event) for name in names), return_exceptions=True
+        )
+
     try:
-        async_to_sync(layer.group_send)(group, event)
-    except Exception:
+        results = async_to_sync(send_all)()
+    except Exception as exc:  # the loop itself failed: every group missed
+        results = [exc] * len(names)
+    missed = [(name, r) for name, r in zip(names, results, strict=True) if isinstance(r, Exception)]
+    for name, error in missed:
         logger.warning(
             "live update missed: group=%s type=%s%s",
-            group,
+            name,
             event.get("type"),
             _subject(event),
-            exc_info=True,
+            exc_info=error,
         )
-        return False
-    return True
+    return not missed
 
 
 def _subject(event: dict) -> str:
@@ -41,9 +55,11 @@ def _subject(event: dict) -> str:
     return ""
 
 
-def send_on_commit(group: str, event: dict) -> None:
-    """Send after the surrounding transaction commits (at once outside a transaction)."""
-    transaction.on_commit(lambda: send_now(group, event))
+def send_on_commit(groups: str | Iterable[str], event: dict) -> None:
+    """Send to the group(s) after the surrounding transaction commits (at once outside a
+    transaction)."""
+    names = [groups] if isinstance(groups, str) else list(groups)
+    transaction.on_commit(lambda: send_now(names, event))
 
 
 def group_name(*parts: object) -> str:

@@ -604,7 +604,6 @@ def area_group(region_code: str) -> str:
 
 def broadcast(case: Grievance, action: str, previous_department: int | None = None) -> None:
     event = {"type": "grievance.changed", "grievance": live_payload(case, action)}
-    for code in selectors.area_codes(case.region_id):
-        send_on_commit(area_group(code), event)
-    for unit_id in {case.department_id, previous_department} - {None}:
-        send_on_commit(department_group(unit_id), event)
+    groups = [area_group(code) for code in selectors.area_codes(case.region_id)]
+    groups += [department_group(u) for u in {case.department_id, previous_department} - {None}]
+    send_on_commit(groups, event)

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Min, Q, Subquery
 from django.utils import timezone
 
 from backend.geo import distance_m
@@ -133,28 +133,32 @@ def far_from_home(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
 
 
 def same_photo_elsewhere(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
-    """The same bytes (SHA-256) already attached to another visit."""
+    """The same bytes (SHA-256) already attached to another visit: the earliest such visit
+    for each photo (a photo reused a thousand times is still one row per hash here)."""
     by_sha = {p.sha256: p for p in photos}
     if not by_sha:
         return []
-    others = (
+    earliest = (
         VisitPhoto.objects.filter(photo__sha256__in=list(by_sha), visit__isnull=False)
         .exclude(visit_id=visit.pk)
-        .values_list("photo__sha256", "visit_id", "photo_id")
-        .order_by("id")
+        .values("photo__sha256")
+        .annotate(first_id=Min("id"))
+        .values("first_id")
     )
-    flags: dict[str, VisitFlag] = {}
-    for sha, other_visit, other_photo in others:
-        if sha not in flags:
-            flags[sha] = _flag(
-                visit,
-                FlagKind.DUPLICATE_PHOTO,
-                by_sha[sha],
-                sha256=sha,
-                other_visit=str(other_visit),
-                other_photo=str(other_photo),
-            )
-    return list(flags.values())
+    others = VisitPhoto.objects.filter(id__in=Subquery(earliest)).values_list(
+        "photo__sha256", "visit_id", "photo_id"
+    )
+    return [
+        _flag(
+            visit,
+            FlagKind.DUPLICATE_PHOTO,
+            by_sha[sha],
+            sha256=sha,
+            other_visit=str(other_visit),
+            other_photo=str(other_photo),
+        )
+        for sha, other_visit, other_photo in sorted(others)
+    ]
 
 
 def hamming(a: str, b: str) -> int:

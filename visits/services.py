@@ -214,9 +214,12 @@ def _position_fields(position: Position) -> dict:
 
 
 def _validated(obj) -> None:
+    # Constraints and foreign keys are the database's job (the related rows were just read,
+    # and full_clean would re-check each with a query: 6 of a visit's 30), uniqueness of the
+    # key is handled by the caller.
+    relations = [f.name for f in obj._meta.concrete_fields if f.is_relation]
     try:
-        # Constraints are the database's job; uniqueness of the key is handled by the caller.
-        obj.full_clean(validate_unique=False, validate_constraints=False)
+        obj.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         raise AppError(
             "数据校验未通过", code="validation", status=422, detail=exc.message_dict
@@ -243,8 +246,7 @@ def coverage_groups(village_code: str) -> list[str]:
 
 
 def _send_coverage(event: dict, village_code: str) -> None:
-    for group in coverage_groups(village_code):
-        send_on_commit(group, event)
+    send_on_commit(coverage_groups(village_code), event)
 
 
 # --- Household visits ---------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def user_for_token(raw: str) -> User | None:
     """The active user a live token belongs to, or None. One query on the hot path."""
     now = timezone.now()
     token = (
-        ApiToken.objects.select_related("user", "user__region")
+        ApiToken.objects.select_related("user", "user__region", "user__helper", "user__unit")
         .filter(key_hash=hash_token(raw), revoked_at__isnull=True, expires_at__gt=now)
         .first()
     )
