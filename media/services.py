@@ -137,10 +137,8 @@ def photo_receive(
     if size > settings.PHOTO_MAX_BYTES:
         raise images.reject_too_large(size)
 
-    existing = Photo.objects.filter(pk=photo_id).first()
-    if existing is not None:
-        return _replay(existing, user=user, sha256=sha256, kind=kind)
-
+    # No look-up of the id first: a retry is rare, and the insert below finds it anyway (the
+    # primary key decides), at the price of one file written and deleted for that retry.
     header = images.read_header(file, size=size)
     exif = images.read_exif(file, content_type=header.content_type)
     # pillow-heif reports HEIF sizes already turned upright; JPEG sizes are as stored.
@@ -179,8 +177,8 @@ def photo_receive(
         with transaction.atomic():
             photo.save(force_insert=True)
     except IntegrityError:
-        # Another request with the same id committed first (the primary key decides).
-        logger.info("photo %s: a concurrent upload won the insert; replaying it", photo_id)
+        # The id exists: a retry, or a concurrent upload that committed first.
+        logger.info("photo %s: the id is taken; replaying the first upload", photo_id)
         default_storage.delete(photo.original.name)
         existing = Photo.objects.filter(pk=photo_id).first()
         if existing is None:

@@ -81,19 +81,36 @@ def token_revoke(*, raw: str) -> None:
     )
 
 
+def _token_user_sql() -> str:
+    """The user of a live token, with the token's id and whether its last use is older than
+    the refresh granularity, as one plain statement.
+
+    This runs on every API request. The ORM's compile of the same select_related query cost
+    2-4 ms of CPU a request (11 % of the server's CPU in bench/visits.py, more than the query
+    itself); a raw query over the same tables skips the compile and still returns a User."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    user, token = quote(User._meta.db_table), quote(ApiToken._meta.db_table)
+    return (
+        f"SELECT u.*, t.id AS token_id, "
+        f"(t.last_used_at IS NULL OR t.last_used_at < %s) AS token_use_stale "
+        f"FROM {user} u JOIN {token} t ON t.user_id = u.id "
+        f"WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s"
+    )
+
+
 def user_for_token(raw: str) -> User | None:
     """The active user a live token belongs to, or None. One query on the hot path."""
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user", "user__region", "user__helper", "user__unit")
-        .filter(key_hash=hash_token(raw), revoked_at__isnull=True, expires_at__gt=now)
-        .first()
-    )
-    if token is None or not token.user.is_active:
+    params = [now - _LAST_USED_GRANULARITY, hash_token(raw), now]
+    found = list(User.objects.raw(_token_user_sql(), params))
+    if not found or not found[0].is_active:
         return None
-    if token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    user = found[0]
+    if user.token_use_stale:
+        ApiToken.objects.filter(pk=user.token_id).update(last_used_at=now)
+    return user
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
