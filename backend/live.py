@@ -33,7 +33,7 @@ def send_now(groups: str | Iterable[str], event: dict) -> bool:
 
     try:
         results = async_to_sync(send_all)()
-    except Exception as exc:  # the loop itself failed: every group missed
+    except Exception as exc:  # noqa: BLE001 (the loop itself failed: every group missed)
         results = [exc] * len(names)
     missed = [(name, r) for name, r in zip(names, results, strict=True) if isinstance(r, Exception)]
     for name, error in missed:

