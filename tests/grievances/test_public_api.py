@@ -176,8 +176,9 @@ def test_photos_attach_once(api_client, regions, photo_count):
     assert response.status_code == 422 and response.json()["code"] == "photo_invalid"
 
 
-def test_filing_about_a_household_checks_it_lies_in_the_region(api_client, regions, household_a,
-                                                               household_b):
+def test_filing_about_a_household_checks_it_lies_in_the_region(
+    api_client, regions, household_a, household_b
+):
     about_own = _file(api_client, regions, household_id=household_a.pk)
     assert about_own.status_code == 201, about_own.content
     assert Grievance.objects.get().household_id == household_a.pk
