@@ -189,6 +189,7 @@ def run(args) -> int:
     from django.test import Client
     from django.utils import timezone
 
+    import backend.asgi  # noqa: F401 (the server's own startup, its gc.freeze() included)
     from backend.accounts.models import ApiToken, User, hash_token
     from backend.accounts.roles import Role
     from backend.regions.models import Level, Region
