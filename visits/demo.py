@@ -15,7 +15,7 @@ Two paths write the same tables:
   pool of generated images (one encode and one `images.make_derivatives` per image; each photo
   gets its own EXIF block spliced in, so its bytes and SHA-256 are its own, and no two photos
   of a village share an image), rows are bulk-inserted, and the flag checks
-  (`visits.flags.flags_at_submit`) run on every visit made suspicious on purpose. The others
+  (`visits.flags`) run on every visit made suspicious on purpose. The others
   are built to raise none (positions within ~100 m of home, photos taken at the visit).
 
 Large builds (`--households` above `DEMO_VISITS_MAX_HOUSEHOLDS`, the benchmarks' millions)
@@ -610,7 +610,9 @@ def _bulk_visits(
         if not p.trick:
             continue
         visit.household = households[p.home.id]
-        found = flag_checks.flags_at_submit(visit, by_visit[visit.pk], window, None)
+        photos = by_visit[visit.pk]
+        found = flag_checks.flags_at_submit(visit, photos, window, None)
+        found += flag_checks.flags_against_others(visit, photos)
         s.counts["flags"] += flag_checks.raise_flags(found)
 
 

@@ -315,12 +315,22 @@ def _safely(check: Callable[..., list[VisitFlag]], *args) -> list[VisitFlag]:
 def flags_at_submit(
     visit: Visit, photos: list[Photo], window: Window, extension: WindowExtension | None
 ) -> list[VisitFlag]:
-    """Every check that can run when the visit arrives (near-duplicates only for photos
-    whose hash is already there; the rest come from `photo_processed`)."""
+    """The checks on the visit's own data (its photos' EXIF, its times, its household's
+    home), which need no query and run inside the submission."""
     return [
         *_safely(missing_exif, visit, photos),
         *_safely(capture_time, visit, photos, window, extension),
         *_safely(far_from_home, visit, photos),
+    ]
+
+
+def flags_against_others(visit: Visit, photos: list[Photo]) -> list[VisitFlag]:
+    """The checks that compare the visit with other visits and quarters (a query each).
+    They run after the submission commits, in `visits.tasks.check_visit`: a third of a
+    submission's time went to them, and a flag never changes the answer to the phone.
+    Near-duplicates only for photos whose hash is already there; the rest come from
+    `photo_processed`."""
+    return [
         *_safely(same_photo_elsewhere, visit, photos),
         *_safely(near_duplicates, visit, photos),
         *_safely(impossible_travel, visit),

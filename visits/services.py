@@ -37,6 +37,7 @@ from visits.models import (
     VisitPhoto,
     WindowExtension,
 )
+from visits.tasks import check_visit
 from visits.windows import SHANGHAI, Decision, Quarter, entry_allowed, quarters_for_visit
 
 logger = logging.getLogger(__name__)
@@ -329,6 +330,7 @@ def _visit_create(
     _income_record(visit=visit, now=now)
     flags = flag_checks.flags_at_submit(visit, photos, decision.window, decision.extension)
     flag_checks.raise_flags(flags)
+    transaction.on_commit(lambda: check_visit.enqueue(str(visit.pk)))
     _send_coverage(
         {
             "type": "coverage.visit",
@@ -508,6 +510,16 @@ def extension_grant(
 
 
 # --- Hooks --------------------------------------------------------------------------------------
+
+
+def visit_check(visit_id: uuid.UUID | str) -> int:
+    """Raise the flags that compare a visit with other visits (`flags_against_others`); run
+    by the `check_visit` task once the visit is committed. Idempotent."""
+    visit = Visit.objects.select_related("household").filter(pk=visit_id).first()
+    if visit is None:
+        return 0
+    photos = [use.photo for use in visit.visit_photos.select_related("photo").order_by("id")]
+    return flag_checks.raise_flags(flag_checks.flags_against_others(visit, photos))
 
 
 def photo_processed(photo_id: str) -> int:

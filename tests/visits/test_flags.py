@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.test import TestCase
 
 from media.models import Photo
 from tests import factories as f
@@ -23,7 +24,15 @@ INCOME = Income(
 
 
 def submit(user, household, photos, *, visited_at=VISITED, position=NEAR_HOME, income=INCOME):
-    visit, created = visit_submit(
+    # The checks against other visits run once the visit commits (visits.tasks.check_visit).
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        visit, created = _submit(user, household, photos, visited_at, position, income)
+    assert created
+    return visit
+
+
+def _submit(user, household, photos, visited_at, position, income):
+    return visit_submit(
         user=user,
         data=VisitInput(
             id=uuid.uuid4(),
@@ -36,8 +45,6 @@ def submit(user, household, photos, *, visited_at=VISITED, position=NEAR_HOME, i
         ),
         now=NOW,
     )
-    assert created
-    return visit
 
 
 def kinds(visit) -> set[str]:
