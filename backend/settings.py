@@ -315,6 +315,8 @@ VISIT_MAX_CAPTURE_GAP_HOURS = env_int("VISIT_MAX_CAPTURE_GAP_HOURS", 12, minimum
 VISIT_MAX_DISTANCE_M = env_int("VISIT_MAX_DISTANCE_M", 500, minimum=1)
 VISIT_MAX_SPEED_KMH = env_int("VISIT_MAX_SPEED_KMH", 80, minimum=1)
 PHASH_MAX_DISTANCE = env_int("PHASH_MAX_DISTANCE", 8, minimum=0)
+# How far apart in time two visits' photos are compared for near-duplicates (days each way).
+PHASH_LOOKBACK_DAYS = env_int("PHASH_LOOKBACK_DAYS", 366, minimum=1)
 # The low-income line when the year has no `register.IncomeThreshold` row (yuan per person).
 INCOME_THRESHOLD_DEFAULT = env_decimal("INCOME_THRESHOLD_DEFAULT", "7000")
 # Spot checks (art. 31): drawn on days 20-30 of a quarter's first month unless an admin lifts

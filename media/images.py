@@ -425,12 +425,16 @@ def _resize(img: Image.Image, target: tuple[int, int]) -> Image.Image:
     """Resize a decoded image to `target`. Draft decoding usually lands just above the target
     (3264 px decodes at 1632 px); for such a small remaining step, nearest-neighbour is 2.5 ms
     against 36-70 ms for bilinear-lanczos on this machine, and is indistinguishable at a 2 %
-    step. Larger steps get a proper filter. The original file stays the evidence."""
+    step. Up to half size, the box filter (an area average, made for shrinking) takes 20 ms
+    where bilinear took 30 (a 4608 px photo decoded at 2304 px, made 1600 px wide); larger
+    steps get bilinear after an integer reduction. The original file stays the evidence."""
     if img.size == target:
         return img
     factor = max(img.width / target[0], img.height / target[1])
     if factor <= 1.1:
         return img.resize(target, Image.Resampling.NEAREST)
+    if factor <= 2:
+        return img.resize(target, Image.Resampling.BOX)
     return img.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 

@@ -7,7 +7,7 @@ check that fails is logged and skipped rather than failing the submission.
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -167,14 +167,21 @@ def hamming(a: str, b: str) -> int:
 
 def near_duplicates(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
     """A perceptual hash within the limit of a photo in another visit of the same helper,
-    household or village (where a reused photo would come from; a global scan would not scale).
+    household or village, within PHASH_LOOKBACK_DAYS of this one (where a reused photo would
+    come from; a global or all-time scan grows without end: every processed photo compares
+    with each candidate).
     """
     hashed = [p for p in photos if p.phash]
     if not hashed:
         return []
     limit = settings.PHASH_MAX_DISTANCE
+    lookback = timedelta(days=settings.PHASH_LOOKBACK_DAYS)
     candidates = (
         VisitPhoto.objects.filter(visit__isnull=False, photo__phash__isnull=False)
+        .filter(
+            visit__visited_at__gte=visit.visited_at - lookback,
+            visit__visited_at__lte=visit.visited_at + lookback,
+        )
         .filter(
             Q(visit__helper_id=visit.helper_id)
             | Q(visit__household_id=visit.household_id)
