@@ -26,7 +26,8 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, field
-from datetime import date
+from datetime import date, datetime
+from datetime import time as clock
 
 from django.db.models import (
     Count,
@@ -48,7 +49,7 @@ from backend.regions.models import CHILD_LEVEL, PREFIX_DIGITS, Level, Region
 from backend.regions.selectors import region_path
 from backend.register.models import Helper, Household, Pairing, UnitPairing, WeakVillage
 from visits.models import VillageVisit, Visit, VisitFlag
-from visits.windows import SHANGHAI, Quarter
+from visits.windows import SHANGHAI, Quarter, last_opened_quarter
 
 _CODE_RE = re.compile(r"^\d{12}$")
 TREND_MAX = 12
@@ -95,13 +96,16 @@ def coverage_region(user, code: str | None) -> Region:
 
 
 def default_quarter(today: date | None = None) -> Quarter:
-    """The last finished quarter (offices read it in the first month of the next one)."""
-    today = today or timezone.localtime(timezone.now(), SHANGHAI).date()
-    return Quarter.of_date(today).shift(-1)
+    """The quarter offices read by default: the latest whose window has opened, the same rule
+    as the supervision pages (`windows.last_opened_quarter`). From the 21st of a quarter's last
+    month that is the quarter being reported, whose coverage is filling up."""
+    if today is None:
+        return last_opened_quarter(timezone.now())
+    return last_opened_quarter(datetime.combine(today, clock(12), tzinfo=SHANGHAI))
 
 
 def parse_quarter(text: str | None) -> Quarter:
-    """'2026Q3' → Quarter; empty → the last finished quarter. ValueError on bad text."""
+    """'2026Q3' → Quarter; empty → `default_quarter()`. ValueError on bad text."""
     if not text or not text.strip():
         return default_quarter()
     return Quarter.parse(text)

@@ -69,7 +69,9 @@ def _quarter(request: HttpRequest, text: str | None = None) -> Quarter:
 
 
 def _quarter_choices(selected: Quarter) -> list[Quarter]:
-    latest = max(coverage.default_quarter().shift(1), selected)
+    # The calendar quarter too, before its window opens (entries under an extension).
+    today = Quarter.of_date(timezone.localtime(timezone.now(), SHANGHAI).date())
+    latest = max(today, coverage.default_quarter(), selected)
     return [latest.shift(-i) for i in range(8)]
 
 

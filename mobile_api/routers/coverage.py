@@ -72,8 +72,9 @@ def report_dict(user, report: CoverageReport) -> dict:
 
 @router.get("/coverage", response={200: CoverageOut, **AUTH_ERRORS})
 def coverage_overview(request: HttpRequest, quarter: str | None = None, region: str | None = None):
-    """Coverage of `region` (default: mine) for `quarter` (default: the last finished one),
-    with one row per child region; at village level, each household and each helper."""
+    """Coverage of `region` (default: mine) for `quarter` (default: the latest whose window
+    has opened), with one row per child region; at village level, each household and each
+    helper."""
     place = coverage.coverage_region(request.user, region)
     q = _quarter(quarter)
     return report_dict(request.user, coverage.coverage_report(request.user, q, place))

@@ -136,13 +136,16 @@ def test_trend(api_client, data, regions, county_office):
     assert get(api_client, county_office, "/coverage/trend", quarters=13).status_code == 422
 
 
-def test_defaults_to_last_finished_quarter(api_client, regions, county_office, monkeypatch):
+def test_defaults_to_the_latest_opened_quarter(api_client, regions, county_office, monkeypatch):
     import datetime as dt
 
     from visits import coverage
 
     assert str(coverage.default_quarter(dt.date(2026, 10, 8))) == "2026Q3"
     assert str(coverage.default_quarter(dt.date(2027, 1, 2))) == "2026Q4"
+    # Once a window opens, its quarter is the default (as on the supervision pages).
+    assert str(coverage.default_quarter(dt.date(2026, 9, 20))) == "2026Q2"
+    assert str(coverage.default_quarter(dt.date(2026, 9, 21))) == "2026Q3"
     body = get(api_client, county_office, "/coverage").json()
     assert body["quarter"] == str(coverage.default_quarter())
 
