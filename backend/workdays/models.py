@@ -34,6 +34,9 @@ class CalendarYear(models.Model):
     published = models.BooleanField("已发布", default=False)
     source = models.CharField("来源", max_length=200, blank=True)
     loaded_at = models.DateTimeField("载入时间", default=timezone.now)
+    # The December days of the year before that this year's file corrected, as loaded
+    # ([{"date", "kind", "name"}]): reloading the year before must not lose them.
+    corrections = models.JSONField("对上年12月的更正", default=list, blank=True)
     loaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="载入人",

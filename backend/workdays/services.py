@@ -287,6 +287,23 @@ def _stored(row: CalendarRow) -> SpecialDay | None:
     return SpecialDay(date=row.day, kind=row.kind, name=row.name)
 
 
+def _apply_corrections(rows: list[CalendarRow]) -> None:
+    """Upsert December corrections; a weekday marked 班 removes a stored holiday instead."""
+    for row in rows:
+        stored = _stored(row)
+        if stored is None:
+            SpecialDay.objects.filter(date=row.day).delete()
+        else:
+            SpecialDay.objects.update_or_create(
+                date=row.day, defaults={"kind": row.kind, "name": row.name}
+            )
+
+
+def _correction_row(saved: Mapping[str, Any]) -> CalendarRow:
+    day = date.fromisoformat(saved["date"])
+    return CalendarRow(row=0, day=day, kind=DayKind(saved["kind"]), name=saved["name"])
+
+
 def calendar_load(
     *,
     rows_or_file: str | Path | IO[bytes] | list[RawRow] | list[Mapping[str, Any]],
@@ -332,17 +349,18 @@ def calendar_load(
         report.replaced = year_days.count()
         year_days.delete()
         SpecialDay.objects.bulk_create([s for s in map(_stored, in_year) if s is not None])
-        for row in report.corrections:
-            stored = _stored(row)
-            if stored is None:
-                SpecialDay.objects.filter(date=row.day).delete()
-            else:
-                SpecialDay.objects.update_or_create(
-                    date=row.day, defaults={"kind": row.kind, "name": row.name}
-                )
+        _apply_corrections(report.corrections)
+        # The next year's file, loaded earlier, corrected this December: it is the later
+        # notice, so its corrections still stand over this file's December.
+        later = CalendarYear.objects.filter(year=year + 1, published=True).first()
+        if later is not None:
+            _apply_corrections([_correction_row(c) for c in later.corrections])
         report.holidays = sum(r.kind == DayKind.HOLIDAY for r in in_year)
         report.workdays = sum(_stored(r) is not None and r.kind == DayKind.WORKDAY for r in in_year)
         calendar_year.published = True
+        calendar_year.corrections = [
+            {"date": r.day.isoformat(), "kind": r.kind, "name": r.name} for r in report.corrections
+        ]
         calendar_year.source = (source or "").strip()[:200]
         calendar_year.loaded_by = user if user is not None and user.is_authenticated else None
         calendar_year.loaded_at = timezone.now()
