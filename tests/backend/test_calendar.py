@@ -343,3 +343,18 @@ def test_load_calendar_command_lists_bad_rows_and_fails(tmp_path):
     assert "第3行" in err.getvalue()
     assert "第4行" in err.getvalue()
     assert not CalendarYear.objects.filter(year=2027).exists()
+
+
+def test_reloading_the_year_before_keeps_the_later_years_december_corrections(hook_calls):
+    calendar_load(rows_or_file=csv_file(TEST_2027), year=2027, source="测试数据", user=None)
+    assert is_workday(date(2026, 12, 31)).workday is False
+    # 2026 reloaded afterwards (its own file knows nothing of 2027's New Year arrangement).
+    calendar_load(
+        rows_or_file=csv_file("date,kind,name\n2026-10-01,休,国庆节\n"),
+        year=2026,
+        source="重新载入",
+        user=None,
+    )
+    assert is_workday(date(2026, 12, 31)).workday is False
+    assert is_workday(date(2026, 12, 26)).workday is True
+    assert not is_workday(date(2026, 10, 1)).workday
