@@ -8,8 +8,7 @@ thread, never in the event loop; and the request path reads only headers and EXI
 from typing import Literal
 from uuid import UUID
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from ninja import File, Form, Router, Status, UploadedFile
 
 from backend.accounts.models import AuditAction
@@ -17,6 +16,7 @@ from backend.accounts.services import audit_record
 from backend.errors import AppError, NotFound
 from media import selectors, services
 from media.models import EXTENSIONS, Photo, PhotoKind, PhotoStatus
+from media.responses import file_response
 from mobile_api.auth import user_auth
 from mobile_api.schemas.common import AUTH_ERRORS, ErrorOut
 from mobile_api.schemas.photos import PhotoIn, PhotoOut, PublicPhotoIn, PublicPhotoOut
@@ -112,15 +112,14 @@ def photo_file(
     return _file_response(photo, field.name, variant)
 
 
-def _file_response(photo: Photo, name: str, variant: str) -> FileResponse:
+def _file_response(photo: Photo, name: str, variant: str) -> StreamingHttpResponse:
     if variant == "original":
         content_type, ext = photo.content_type, EXTENSIONS.get(photo.content_type, "bin")
     else:
         content_type, ext = "image/jpeg", "jpg"
-    response = FileResponse(
-        default_storage.open(name, "rb"),
+    response = file_response(
+        name,
         content_type=content_type,
-        as_attachment=False,
         filename=f"photo-{photo.pk}-{variant}.{ext}",
     )
     response["Cache-Control"] = "private, no-store"
