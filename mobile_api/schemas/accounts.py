@@ -2,10 +2,10 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
-from mobile_api.schemas.common import RegionOut
+from mobile_api.schemas.common import InputSchema, RegionOut
 
 
-class TokenIn(Schema):
+class TokenIn(InputSchema):
     username: str = Field(..., min_length=1, max_length=150)
     password: str = Field(..., min_length=1, max_length=256)
     device_name: str = Field(..., min_length=1, max_length=100)

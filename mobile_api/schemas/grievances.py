@@ -6,8 +6,10 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
+from mobile_api.schemas.common import InputSchema
 
-class GrievanceIn(Schema):
+
+class GrievanceIn(InputSchema):
     kind: str = Field(description="complaint 投诉 / wrongdoing 举报 / help 求助 / enquiry 咨询")
     category: str
     region: str = Field(description="所在区划的12位代码(村、镇或县)")
@@ -27,7 +29,7 @@ class FiledOut(Schema):
     accept_due: date
 
 
-class TrackIn(Schema):
+class TrackIn(InputSchema):
     code: str = Field(max_length=20)
     key: str = Field(max_length=20)
 
@@ -153,7 +155,7 @@ class GrievanceDetailOut(GrievanceRowOut):
     timeline: list[EventOut]
 
 
-class ActionIn(Schema):
+class ActionIn(InputSchema):
     action: str = Field(
         description="accept / reject / assign / reassign / return / reply / resolve / close / "
         "send_back / press"

@@ -2,6 +2,8 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
+from mobile_api.schemas.common import InputSchema
+
 
 class NotificationOut(Schema):
     id: int
@@ -18,7 +20,7 @@ class NotificationOut(Schema):
         return obj.read_at is not None
 
 
-class MarkReadIn(Schema):
+class MarkReadIn(InputSchema):
     ids: list[int] | None = Field(
         None, description="要标记已读的消息;不填则全部标记已读", max_length=500
     )

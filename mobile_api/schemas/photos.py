@@ -4,8 +4,10 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
+from mobile_api.schemas.common import InputSchema
 
-class PhotoIn(Schema):
+
+class PhotoIn(InputSchema):
     """The form fields sent with the file (multipart/form-data)."""
 
     id: UUID = Field(..., description="手机生成的照片编号(UUID),重试时保持不变")
@@ -24,7 +26,7 @@ class PhotoIn(Schema):
     client_taken_at: dt.datetime | None = Field(None, description="手机记录的拍摄时间")
 
 
-class PublicPhotoIn(Schema):
+class PublicPhotoIn(InputSchema):
     id: UUID = Field(..., description="手机或网页生成的照片编号(UUID),重试时保持不变")
     kind: str = Field("grievance", description="只能是 grievance(诉求附件)", max_length=16)
 

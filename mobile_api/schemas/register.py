@@ -4,7 +4,7 @@ from decimal import Decimal
 from ninja import Field, Schema
 
 from backend.register.validators import mask_id_number
-from mobile_api.schemas.common import RegionOut
+from mobile_api.schemas.common import InputSchema, RegionOut
 
 
 class HouseholdOut(Schema):
@@ -68,11 +68,11 @@ class PairingOut(Schema):
     end_date: date | None
 
 
-class PairingIn(Schema):
+class PairingIn(InputSchema):
     household_id: int
     helper_id: int
     start_date: date
 
 
-class PairingEndIn(Schema):
+class PairingEndIn(InputSchema):
     end_date: date

@@ -6,6 +6,8 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from mobile_api.schemas.common import InputSchema
+
 
 class RiskFlagOut(Schema):
     kind: str
@@ -51,7 +53,7 @@ class RiskVisitOut(Schema):
         ]
 
 
-class DrawIn(Schema):
+class DrawIn(InputSchema):
     size: int = Field(..., ge=1, description="抽取数量")
     region: str | None = Field(
         None, pattern=r"^\d{12}$", description="抽查区域(默认本人所属区域,须在本人辖区内)"
@@ -139,7 +141,7 @@ class VerifyOut(Schema):
     visit_ids: list[uuid.UUID]
 
 
-class CheckIn(Schema):
+class CheckIn(InputSchema):
     outcome: Literal["confirmed", "problem_found"]
     notes: str = Field("", max_length=4000)
     photo_ids: list[uuid.UUID] = Field(

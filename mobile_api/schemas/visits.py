@@ -6,10 +6,11 @@ from typing import Literal
 from ninja import Field, Schema
 from pydantic import AwareDatetime
 
+from mobile_api.schemas.common import InputSchema
 from visits.models import INCOME_MAX, VILLAGE_INCOME_MAX
 
 
-class PositionIn(Schema):
+class PositionIn(InputSchema):
     lat: Decimal = Field(..., ge=-90, le=90, description="纬度")
     lon: Decimal = Field(..., ge=-180, le=180, description="经度")
     accuracy_m: Decimal | None = Field(None, ge=0, le=100000, decimal_places=1)
@@ -18,7 +19,7 @@ class PositionIn(Schema):
     )
 
 
-class IncomeIn(Schema):
+class IncomeIn(InputSchema):
     """One quarter's income (元, two decimals), never year-to-date."""
 
     wages: Decimal = Field(..., ge=0, le=INCOME_MAX, decimal_places=2, description="工资性收入")
@@ -29,7 +30,7 @@ class IncomeIn(Schema):
     transfers: Decimal = Field(..., ge=0, le=INCOME_MAX, decimal_places=2, description="转移性收入")
 
 
-class VisitIn(Schema):
+class VisitIn(InputSchema):
     id: uuid.UUID = Field(..., description="手机生成的UUID;重试时原样再发")
     household_id: int
     visited_at: AwareDatetime = Field(..., description="走访时间(带时区)")
@@ -42,7 +43,7 @@ class VisitIn(Schema):
     notes: str = Field("", max_length=2000)
 
 
-class VillageVisitIn(Schema):
+class VillageVisitIn(InputSchema):
     id: uuid.UUID
     village: str = Field(..., pattern=r"^\d{12}$", description="薄弱村区划代码")
     visited_at: AwareDatetime
@@ -168,7 +169,7 @@ class ExtensionOut(Schema):
         return obj.granted_by.get_full_name() or obj.granted_by.username
 
 
-class ExtensionIn(Schema):
+class ExtensionIn(InputSchema):
     quarter: str = Field(..., pattern=r"^\d{4}[Qq][1-4]$", examples=["2026Q4"])
     helper_id: int | None = None
     unit_id: int | None = None
