@@ -22,6 +22,7 @@ import pytest
 
 from mobile_api.api import api
 from tests.hardening.conftest import Side, World
+from tests.http import body
 
 OK, FORBIDDEN, HIDDEN = "ok", 403, 404
 CALLERS = (
@@ -239,7 +240,7 @@ def _outcome(response) -> object:
 
 
 def _body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
+    return body(response)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.method} {r.path}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 
+from tests.http import body
 from tests.visits.helpers import make_photo
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -114,8 +115,7 @@ def test_no_stored_photo_is_reachable_by_url(
     for url in guesses:
         response = client.get(url)
         assert response.status_code == 404, url
-        body = b"".join(response.streaming_content) if response.streaming else response.content
-        assert data not in body, url
+        assert data not in body(response), url
         # Logged in as the area's own office does not open a URL route either.
         client.force_login(town_a_office)
         assert client.get(url).status_code == 404, url
@@ -133,4 +133,4 @@ def test_no_stored_photo_is_reachable_by_url(
     assert outsider.json() == missing.json()
     allowed = api_client.as_user(town_a_office).get(file_url)
     assert allowed.status_code == 200
-    assert b"".join(allowed.streaming_content) == data
+    assert body(allowed) == data

@@ -4,7 +4,6 @@ import datetime as dt
 import uuid
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core.files.storage import default_storage
 
 from backend.accounts.models import AuditAction, AuditEntry
@@ -13,6 +12,7 @@ from media.images import SHANGHAI
 from media.models import Photo
 from media.responses import BLOCK_SIZE
 from media.selectors import photos_for_user
+from tests.http import body_blocks
 from tests.media.helpers import form, make_jpeg
 
 ENDPOINTS = [
@@ -93,15 +93,12 @@ def test_file_headers_and_bytes(api_client, passbook, helper_a_user):
     assert response["Content-Disposition"].startswith("inline")
     assert f"photo-{passbook.pk}-original.jpg" in response["Content-Disposition"]
     # Sent block by block through an asynchronous iterator (ASGI then never holds it whole).
-    blocks = async_to_sync(_collect)(response.streaming_content)
+    assert response.is_async
+    blocks = body_blocks(response)
     with default_storage.open(passbook.original.name, "rb") as fh:
         original = fh.read()
     assert b"".join(blocks) == original and response["Content-Length"] == str(len(original))
     assert all(len(b) <= BLOCK_SIZE for b in blocks)
-
-
-async def _collect(stream) -> list[bytes]:
-    return [block async for block in stream]
 
 
 def test_passbook_views_by_staff_are_audited(api_client, passbook, helper_a_user, town_a_office):
