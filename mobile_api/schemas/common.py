@@ -1,5 +1,6 @@
 import unicodedata
 
+from django.utils.translation import gettext
 from ninja import Schema
 from pydantic import field_validator
 
@@ -19,7 +20,7 @@ class InputSchema(Schema):
     @classmethod
     def _no_control_characters(cls, value):
         if isinstance(value, str) and has_control_characters(value):
-            raise ValueError("不能包含控制字符")
+            raise ValueError(gettext("不能包含控制字符"))
         return value
 
 
