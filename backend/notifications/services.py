@@ -7,10 +7,10 @@ constraint decides, and only the run that inserted the row pushes and texts, aft
 import logging
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from backend.live import group_name, send_on_commit
+from backend.live import group_name, send_each
 from backend.notifications.models import Notification
 from backend.notifications.sms import sms_sender
 
@@ -32,33 +32,84 @@ def notify(
     payload: dict | None = None,
     sms: bool = False,
 ) -> int:
-    """Notify each recipient once for this `dedupe_key`; return how many were new."""
-    created = 0
-    seen: set[int] = set()
+    """Notify each recipient once for this `dedupe_key`; return how many were new.
+
+    Rows go in by the hundred, and the database says which ones are new (see `_insert_new`):
+    only those are pushed and texted, after commit. (One insert per recipient took the first
+    reminder run to 29,450 helpers 342 s.)"""
+    users: dict[int, object] = {}
     for user in recipients:
-        if user is None or user.pk in seen:
-            continue
-        seen.add(user.pk)
-        try:
-            with transaction.atomic():
-                note = Notification.objects.create(
-                    recipient=user,
-                    kind=kind,
-                    title=title[:120],
-                    body=body,
-                    link=link,
-                    payload=payload or {},
-                    dedupe_key=dedupe_key[:200],
-                )
-        except IntegrityError:
-            continue  # already sent by an earlier or concurrent run
-        created += 1
-        send_on_commit(
-            user_group(user.pk), {"type": "notification", "notification": as_event(note)}
+        if user is not None:
+            users.setdefault(user.pk, user)
+    now = timezone.now()
+    new: list[Notification] = []
+    batch = list(users.values())
+    for start in range(0, len(batch), _BATCH):
+        notes = [
+            Notification(
+                recipient=user,
+                kind=kind,
+                title=title[:120],
+                body=body,
+                link=link,
+                payload=payload or {},
+                dedupe_key=dedupe_key[:200],
+                created_at=now,
+            )
+            for user in batch[start : start + _BATCH]
+        ]
+        new += _insert_new(notes)
+    if not new:
+        return 0
+    transaction.on_commit(
+        lambda: send_each(
+            (user_group(n.recipient_id), {"type": "notification", "notification": as_event(n)})
+            for n in new
         )
-        if sms and getattr(user, "phone", ""):
-            transaction.on_commit(lambda n=note, p=user.phone: _send_sms(n.pk, p, n.title))
-    return created
+    )
+    if sms:
+        for note in new:
+            phone = getattr(users[note.recipient_id], "phone", "")
+            if phone:
+                transaction.on_commit(lambda n=note, p=phone: _send_sms(n.pk, p, n.title))
+    return len(new)
+
+
+_BATCH = 500
+_COLUMNS = ("recipient", "kind", "title", "body", "link", "payload", "dedupe_key", "created_at")
+
+
+def _insert_new(notes: list[Notification]) -> list[Notification]:
+    """Insert the rows, skipping any that exist, and return those this call inserted (with
+    their ids): `INSERT ... ON CONFLICT DO NOTHING RETURNING` (PostgreSQL, SQLite 3.35+).
+    The unique constraint decides, so of two runs racing only one gets a given row back, and
+    only that one pushes and texts it."""
+    if not notes:
+        return []
+    meta = Notification._meta
+    fields = [meta.get_field(name) for name in _COLUMNS]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([row] * len(notes))} "
+        f"ON CONFLICT ({quote('recipient_id')}, {quote('dedupe_key')}) DO NOTHING "
+        f"RETURNING {quote('id')}, {quote('recipient_id')}"
+    )
+    params = [
+        field.get_db_prep_save(getattr(note, field.attname), connection)
+        for note in notes
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = dict((recipient, pk) for pk, recipient in cursor.fetchall())
+    out = []
+    for note in notes:
+        if note.recipient_id in inserted:
+            note.pk = inserted[note.recipient_id]
+            out.append(note)
+    return out
 
 
 def _send_sms(notification_id: int, phone: str, text: str) -> None:

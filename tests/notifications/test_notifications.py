@@ -127,3 +127,21 @@ async def test_websocket_refuses_anonymous():
     connected, _ = await communicator.connect()
     assert not connected
     await communicator.disconnect()
+
+
+@pytest.mark.django_db
+def test_notify_many_goes_in_batches_and_only_the_new_are_sent(
+    make_user, regions, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    from backend.accounts.roles import Role
+
+    users = [make_user(Role.TOWN_OFFICE, regions.town_a) for _ in range(1201)]
+    notify(recipients=users[:200], kind="test", title="提醒", dedupe_key="k2")
+    # 1,201 recipients: three inserts of up to 500 rows, not one per recipient.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with django_assert_max_num_queries(3):
+            created = notify(recipients=users, kind="test", title="提醒", dedupe_key="k2")
+    assert created == 1001 and len(callbacks) == 1  # one push for all of them
+    assert Notification.objects.filter(dedupe_key="k2").count() == 1201
+    new = Notification.objects.filter(dedupe_key="k2", recipient__in=users[200:])
+    assert new.count() == 1001
