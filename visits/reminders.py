@@ -28,7 +28,7 @@ from django.db.models.functions import Cast, Substr
 from backend.accounts.models import User
 from backend.accounts.roles import Role
 from backend.notifications.models import Notification
-from backend.notifications.services import notify
+from backend.notifications.services import Message, notify_each
 from backend.register.models import Helper, Household, Pairing, UnitPairing
 from backend.workdays.calendar import Calendar
 from visits.models import VillageVisit, Visit
@@ -217,17 +217,20 @@ def send_opening(window: Window, day: date) -> dict:
     users = User.objects.filter(
         Q(role=Role.HELPER, helper_id__in=helpers) | Q(role=Role.UNIT, unit_id__in=units)
     )
-    sent = 0
-    for user in _not_yet(users, key):
-        sent += notify(
-            recipients=[user],
-            kind=KIND_OPEN,
-            title=title,
-            body=body,
-            link="/me/households" if user.role == Role.HELPER else "/me/villages",
-            dedupe_key=key,
-            payload={"quarter": str(quarter)},
-        )
+    sent = notify_each(
+        (
+            Message(
+                user,
+                title,
+                body,
+                "/me/households" if user.role == Role.HELPER else "/me/villages",
+                {"quarter": str(quarter)},
+            )
+            for user in _not_yet(users, key)
+        ),
+        kind=KIND_OPEN,
+        dedupe_key=key,
+    )
     return {"open_sent": sent, "open_helpers_without_login": _without_login(helpers)}
 
 
@@ -249,31 +252,28 @@ def send_closing(window: Window, day: date) -> dict:
     by_unit = missing_by_unit(quarter, day)
     # The text message carries only the title: it says what is left and by when.
     closes = f"{window.last_day.month}月{window.last_day.day}日"
-    sent = 0
-    for user in helpers:
-        n = by_helper[user.helper_id]
-        sent += notify(
-            recipients=[_text_to(user)],
-            kind=KIND_CLOSING,
-            title=f"{quarter.label}走访录入{closes}截止,还有{n}户未走访",
-            body=_remaining_text(quarter, n, "户结对户", window.last_day),
-            link="/me/households",
-            dedupe_key=key,
-            payload={"quarter": str(quarter), "remaining": n},
-            sms=True,
+    messages = [
+        Message(
+            _text_to(user),
+            f"{quarter.label}走访录入{closes}截止,还有{n}户未走访",
+            _remaining_text(quarter, n, "户结对户", window.last_day),
+            "/me/households",
+            {"quarter": str(quarter), "remaining": n},
         )
-    for user in units:
-        n = by_unit[user.unit_id]
-        sent += notify(
-            recipients=[user],
-            kind=KIND_CLOSING,
-            title=f"{quarter.label}走访录入{closes}截止,还有{n}个薄弱村未走访",
-            body=_remaining_text(quarter, n, "个挂钩薄弱村", window.last_day),
-            link="/me/villages",
-            dedupe_key=key,
-            payload={"quarter": str(quarter), "remaining": n},
-            sms=True,
+        for user in helpers
+        for n in [by_helper[user.helper_id]]
+    ] + [
+        Message(
+            user,
+            f"{quarter.label}走访录入{closes}截止,还有{n}个薄弱村未走访",
+            _remaining_text(quarter, n, "个挂钩薄弱村", window.last_day),
+            "/me/villages",
+            {"quarter": str(quarter), "remaining": n},
         )
+        for user in units
+        for n in [by_unit[user.unit_id]]
+    ]
+    sent = notify_each(messages, kind=KIND_CLOSING, dedupe_key=key, sms=True)
     return {
         "closing_sent": sent,
         "closing_helpers_missing": len(by_helper),
@@ -306,25 +306,22 @@ def send_coverage(quarter: Quarter, day: date) -> dict:
     # Counted only when some office still waits for it (cron calls us often).
     coverage = coverage_by_prefix(quarter) if offices else {}
     link = _office_link(quarter)
-    sent_offices = 0
+    office_messages = []
     for user in offices:
         prefix = user.region_id[:9] if user.role == Role.TOWN_OFFICE else user.region_id[:6]
         numbers = coverage.get(prefix, Coverage(0, 0))
-        sent_offices += notify(
-            recipients=[user],
-            kind=KIND_COVERAGE,
-            title=(
+        office_messages.append(
+            Message(
+                user,
                 f"{quarter.label}走访覆盖率{numbers.percent}"
-                f"(已走访{numbers.visited}/应走访{numbers.total}户)"
-            ),
-            body=(
+                f"(已走访{numbers.visited}/应走访{numbers.total}户)",
                 f"{quarter.label}录入{window.last_day:%Y-%m-%d}截止,"
-                f"尚有{numbers.total - numbers.visited}户未走访,请督促帮扶责任人尽快走访。"
-            ),
-            link=link,
-            dedupe_key=office_key,
-            payload={"quarter": str(quarter), "visited": numbers.visited, "total": numbers.total},
+                f"尚有{numbers.total - numbers.visited}户未走访,请督促帮扶责任人尽快走访。",
+                link,
+                {"quarter": str(quarter), "visited": numbers.visited, "total": numbers.total},
+            )
         )
+    sent_offices = notify_each(office_messages, kind=KIND_COVERAGE, dedupe_key=office_key)
 
     missing_key = dedupe_key("missing", quarter)
     missing = _missing_pairings(quarter, day).values("helper_id")
@@ -336,29 +333,28 @@ def send_coverage(quarter: Quarter, day: date) -> dict:
     by_helper = missing_by_helper(quarter, day)
     by_unit = missing_by_unit(quarter, day)
     title = f"{quarter.label}仍有结对对象未走访"
-    sent_field = 0
-    for user in helpers:
-        n = by_helper[user.helper_id]
-        sent_field += notify(
-            recipients=[user],
-            kind=KIND_MISSING,
-            title=title,
-            body=_remaining_text(quarter, n, "户结对户", window.last_day),
-            link="/me/households",
-            dedupe_key=missing_key,
-            payload={"quarter": str(quarter), "remaining": n},
+    messages = [
+        Message(
+            user,
+            title,
+            _remaining_text(quarter, n, "户结对户", window.last_day),
+            "/me/households",
+            {"quarter": str(quarter), "remaining": n},
         )
-    for user in units:
-        n = by_unit[user.unit_id]
-        sent_field += notify(
-            recipients=[user],
-            kind=KIND_MISSING,
-            title=title,
-            body=_remaining_text(quarter, n, "个挂钩薄弱村", window.last_day),
-            link="/me/villages",
-            dedupe_key=missing_key,
-            payload={"quarter": str(quarter), "remaining": n},
+        for user in helpers
+        for n in [by_helper[user.helper_id]]
+    ] + [
+        Message(
+            user,
+            title,
+            _remaining_text(quarter, n, "个挂钩薄弱村", window.last_day),
+            "/me/villages",
+            {"quarter": str(quarter), "remaining": n},
         )
+        for user in units
+        for n in [by_unit[user.unit_id]]
+    ]
+    sent_field = notify_each(messages, kind=KIND_MISSING, dedupe_key=missing_key)
     return {
         "coverage_offices_sent": sent_offices,
         "missing_sent": sent_field,

@@ -6,6 +6,8 @@ constraint decides, and only the run that inserted the row pushes and texts, aft
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -21,6 +23,17 @@ def user_group(user_id: int) -> str:
     return group_name("user", user_id)
 
 
+@dataclass(frozen=True)
+class Message:
+    """One recipient's notification: what `notify_each` sends them."""
+
+    recipient: Any
+    title: str
+    body: str = ""
+    link: str = ""
+    payload: dict | None = None
+
+
 def notify(
     *,
     recipients: Iterable,
@@ -32,31 +45,44 @@ def notify(
     payload: dict | None = None,
     sms: bool = False,
 ) -> int:
-    """Notify each recipient once for this `dedupe_key`; return how many were new.
+    """Notify each recipient once for this `dedupe_key` with the same message; return how
+    many were new."""
+    return notify_each(
+        (Message(user, title, body, link, payload) for user in recipients if user is not None),
+        kind=kind,
+        dedupe_key=dedupe_key,
+        sms=sms,
+    )
 
-    Rows go in by the hundred, and the database says which ones are new (see `_insert_new`):
+
+def notify_each(
+    messages: Iterable[Message], *, kind: str, dedupe_key: str, sms: bool = False
+) -> int:
+    """Send each message to its recipient once for this `dedupe_key` (a recipient named twice
+    gets the first); return how many were new.
+
+    Rows go in by the five hundred and the database says which ones are new (`_insert_new`):
     only those are pushed and texted, after commit. (One insert per recipient took the first
     reminder run to 29,450 helpers 342 s.)"""
-    users: dict[int, object] = {}
-    for user in recipients:
-        if user is not None:
-            users.setdefault(user.pk, user)
+    firsts: dict[int, Message] = {}
+    for message in messages:
+        firsts.setdefault(message.recipient.pk, message)
     now = timezone.now()
+    pending = list(firsts.values())
     new: list[Notification] = []
-    batch = list(users.values())
-    for start in range(0, len(batch), _BATCH):
+    for start in range(0, len(pending), _BATCH):
         notes = [
             Notification(
-                recipient=user,
+                recipient=m.recipient,
                 kind=kind,
-                title=title[:120],
-                body=body,
-                link=link,
-                payload=payload or {},
+                title=m.title[:120],
+                body=m.body,
+                link=m.link,
+                payload=m.payload or {},
                 dedupe_key=dedupe_key[:200],
                 created_at=now,
             )
-            for user in batch[start : start + _BATCH]
+            for m in pending[start : start + _BATCH]
         ]
         new += _insert_new(notes)
     if not new:
@@ -69,7 +95,7 @@ def notify(
     )
     if sms:
         for note in new:
-            phone = getattr(users[note.recipient_id], "phone", "")
+            phone = getattr(firsts[note.recipient_id].recipient, "phone", "")
             if phone:
                 transaction.on_commit(lambda n=note, p=phone: _send_sms(n.pk, p, n.title))
     return len(new)

@@ -138,9 +138,11 @@ def test_notify_many_goes_in_batches_and_only_the_new_are_sent(
     users = [make_user(Role.TOWN_OFFICE, regions.town_a) for _ in range(1201)]
     notify(recipients=users[:200], kind="test", title="提醒", dedupe_key="k2")
     # 1,201 recipients: three inserts of up to 500 rows, not one per recipient.
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with django_assert_max_num_queries(3):
-            created = notify(recipients=users, kind="test", title="提醒", dedupe_key="k2")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        django_assert_max_num_queries(3),
+    ):
+        created = notify(recipients=users, kind="test", title="提醒", dedupe_key="k2")
     assert created == 1001 and len(callbacks) == 1  # one push for all of them
     assert Notification.objects.filter(dedupe_key="k2").count() == 1201
     new = Notification.objects.filter(dedupe_key="k2", recipient__in=users[200:])
