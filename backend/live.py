@@ -25,6 +25,9 @@ def send_now(groups: str | Iterable[str], event: dict) -> bool:
     return send_each([(name, event) for name in names]) == len(names)
 
 
+_CONCURRENT_SENDS = 32
+
+
 def send_each(messages: Iterable[tuple[str, dict]]) -> int:
     """Send each (group, event) pair, concurrently, in one trip through async_to_sync; return
     how many went out. A miss is logged with what was missed, never raised."""
@@ -33,10 +36,17 @@ def send_each(messages: Iterable[tuple[str, dict]]) -> int:
     if layer is None or not messages:
         return 0
 
+    # channels_redis takes a connection from a pool of 100 per send and fails at once when
+    # it is empty: a thousand sends started together delivered 100.
+    limit = asyncio.Semaphore(_CONCURRENT_SENDS)
+
+    async def send_one(group: str, event: dict) -> None:
+        async with limit:
+            await layer.group_send(group, event)
+
     async def send_all() -> list:
         return await asyncio.gather(
-            *(layer.group_send(group, event) for group, event in messages),
-            return_exceptions=True,
+            *(send_one(group, event) for group, event in messages), return_exceptions=True
         )
 
     try:

@@ -32,7 +32,7 @@ class HouseholdListOut(HouseholdOut):
         return mask_id_number(obj.id_number)
 
 
-class HouseholdPatch(Schema):
+class HouseholdPatch(InputSchema):
     head_name: str | None = Field(None, min_length=1, max_length=50)
     phone: str | None = Field(None, max_length=20)
     members: int | None = Field(None, ge=1, le=99)
@@ -52,7 +52,7 @@ class HelperOut(Schema):
     active: bool
 
 
-class HelperPatch(Schema):
+class HelperPatch(InputSchema):
     name: str | None = Field(None, min_length=1, max_length=50)
     phone: str | None = Field(None, min_length=5, max_length=20)
     active: bool | None = None

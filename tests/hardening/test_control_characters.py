@@ -40,3 +40,12 @@ def test_tabs_and_line_breaks_are_text(api_client, regions):
 def test_the_rule():
     assert not has_control_characters("帮扶走访 2026\n\t")
     assert has_control_characters("a\x00b") and has_control_characters("\u0085")
+
+
+def test_register_edits_refuse_them_too(api_client, town_a_office, household_a):
+    response = api_client.as_user(town_a_office).patch(
+        f"/households/{household_a.pk}", {"head_name": "张\x00三"}
+    )
+    assert response.status_code == 422
+    household_a.refresh_from_db()
+    assert "\x00" not in household_a.head_name

@@ -147,3 +147,17 @@ def test_notify_many_goes_in_batches_and_only_the_new_are_sent(
     assert Notification.objects.filter(dedupe_key="k2").count() == 1201
     new = Notification.objects.filter(dedupe_key="k2", recipient__in=users[200:])
     assert new.count() == 1001
+
+
+def test_a_large_fan_out_is_delivered_whole(settings):
+    """channels_redis fails a send at once when its pool of 100 connections is empty: sends
+    are limited to a few dozen at a time, so a thousand all arrive."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from backend.live import send_each
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("fanout", channel)
+    assert send_each([("fanout", {"type": "x", "n": n}) for n in range(1000)]) == 1000
