@@ -333,8 +333,9 @@ def flags_at_submit(
 
 def flags_against_others(visit: Visit, photos: list[Photo]) -> list[VisitFlag]:
     """The checks that compare the visit with other visits and quarters (a query each).
-    They run after the submission commits, in `visits.tasks.check_visit`: a third of a
-    submission's time went to them, and a flag never changes the answer to the phone.
+    They run in the background, in `visits.tasks.check_visit` (queued with the visit): a
+    third of a submission's time went to them. A flag never refuses a visit, so the phone's
+    answer carries only the flags raised in the request; these follow within seconds.
     Near-duplicates only for photos whose hash is already there; the rest come from
     `photo_processed`."""
     return [

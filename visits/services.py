@@ -330,7 +330,9 @@ def _visit_create(
     _income_record(visit=visit, now=now)
     flags = flag_checks.flags_at_submit(visit, photos, decision.window, decision.extension)
     flag_checks.raise_flags(flags)
-    transaction.on_commit(lambda: check_visit.enqueue(str(visit.pk)))
+    # Queued inside the transaction: the database backend's task row commits with the visit
+    # (or not at all), so no committed visit misses its checks.
+    check_visit.enqueue(str(visit.pk))
     _send_coverage(
         {
             "type": "coverage.visit",
@@ -524,7 +526,7 @@ def visit_check(visit_id: uuid.UUID | str) -> int:
 
 def photo_processed(photo_id: str) -> int:
     """Called by media when a photo's perceptual hash is ready: add near-duplicate flags to
-    the visit that uses it (if any yet; a visit submitted later checks at submission)."""
+    the visit that uses it (if any yet; a visit submitted later checks in `check_visit`)."""
     use = (
         VisitPhoto.objects.select_related("photo", "visit")
         .filter(photo_id=photo_id, visit__isnull=False)

@@ -123,7 +123,10 @@ def extension_list(request: HttpRequest):
 @router.post("/visits", response={200: VisitDetailOut, 201: VisitDetailOut, **WRITE_ERRORS})
 def visit_submit(request: HttpRequest, payload: VisitIn):
     """Submit a visit (retry-safe: the same id and content again → 200 with the same visit;
-    the same id with other content → 409). Refusals carry a stable `code` and a reason to show."""
+    the same id with other content → 409). Refusals carry a stable `code` and a reason to show.
+    Flags never refuse a visit: the answer lists those found on the visit's own photos and
+    position; the comparisons with other visits add theirs within seconds
+    (`GET /visits/{id}`)."""
     data = services.VisitInput(
         id=payload.id,
         household_id=payload.household_id,

@@ -24,7 +24,8 @@ INCOME = Income(
 
 
 def submit(user, household, photos, *, visited_at=VISITED, position=NEAR_HOME, income=INCOME):
-    # The checks against other visits run once the visit commits (visits.tasks.check_visit).
+    # The checks against other visits run in visits.tasks.check_visit (the immediate backend
+    # here); what the commit sends (live events) runs too.
     with TestCase.captureOnCommitCallbacks(execute=True):
         visit, created = _submit(user, household, photos, visited_at, position, income)
     assert created
