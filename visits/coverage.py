@@ -48,6 +48,8 @@ from backend.errors import Forbidden, NotFound
 from backend.regions.models import CHILD_LEVEL, PREFIX_DIGITS, Level, Region
 from backend.regions.selectors import region_path
 from backend.register.models import Helper, Household, Pairing, UnitPairing, WeakVillage
+from backend.register.services import REGISTER_VERSION
+from backend.versions import current as versions_current
 from visits.models import VillageVisit, Visit, VisitFlag
 from visits.windows import SHANGHAI, Quarter, last_opened_quarter
 
@@ -288,11 +290,17 @@ def cache_seconds() -> int:
     return _setting("COVERAGE_CACHE_SECONDS", 600)
 
 
+# Bumped on commit by every visit and by every flag raised after one (visits.services): a
+# visit that commits late (it waited on a lock) still moves the stamp.
+VISITS_VERSION = "visits"
+
+
 def data_stamp(quarter: Quarter) -> str:
-    """A value that changes when anything coverage counts for `quarter` is added: the newest
+    """A value that changes when anything coverage counts for `quarter` changes: the newest
     visit and weak-village visit of the quarter, the newest flag, pairing, unit pairing and
-    household. One query, each part served by an index. (Edits that add no row, such as a
-    pairing's end date, are picked up when the cache entry expires.)"""
+    household (one query, each part served by an index), and the version counters that visit
+    and register writes move on commit (`backend/versions.py`), for what adds no row (a
+    pairing ended, a household renamed) or commits out of order."""
     from django.db import connection
 
     tables = {
@@ -311,7 +319,9 @@ def data_stamp(quarter: Quarter) -> str:
     ).format(**{k: connection.ops.quote_name(v) for k, v in tables.items()})
     with connection.cursor() as cursor:
         cursor.execute(sql, [quarter.year, quarter.q] * 2)
-        return "|".join(str(v) for v in cursor.fetchone())
+        newest = cursor.fetchone()
+    versions = (versions_current(VISITS_VERSION), versions_current(REGISTER_VERSION))
+    return "|".join(str(v) for v in (*newest, *versions))
 
 
 def village_counts(user, quarter: Quarter, region: Region) -> tuple[dict[str, Counts], bool]:

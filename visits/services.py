@@ -27,8 +27,10 @@ from backend.live import group_name, send_on_commit
 from backend.regions.models import PREFIX_DIGITS, Level, Region
 from backend.register.models import Helper, Household, Unit, UnitPairing, WeakVillage
 from backend.register.selectors import pairing_on
+from backend.versions import bump_on_commit
 from media.models import VISIT_KINDS, Photo, PhotoKind
 from visits import flags as flag_checks
+from visits.coverage import VISITS_VERSION
 from visits.models import (
     INCOME_CATEGORIES,
     QuarterIncome,
@@ -247,7 +249,16 @@ def coverage_groups(village_code: str) -> list[str]:
 
 
 def _send_coverage(event: dict, village_code: str) -> None:
+    """The visit's live event to the coverage pages, and the coverage cache's version moved,
+    once the visit commits."""
     send_on_commit(coverage_groups(village_code), event)
+    bump_on_commit(VISITS_VERSION)
+
+
+def _flags_raised(count: int) -> int:
+    if count:
+        bump_on_commit(VISITS_VERSION)
+    return count
 
 
 # --- Household visits ---------------------------------------------------------------------------
@@ -521,7 +532,7 @@ def visit_check(visit_id: uuid.UUID | str) -> int:
     if visit is None:
         return 0
     photos = [use.photo for use in visit.visit_photos.select_related("photo").order_by("id")]
-    return flag_checks.raise_flags(flag_checks.flags_against_others(visit, photos))
+    return _flags_raised(flag_checks.raise_flags(flag_checks.flags_against_others(visit, photos)))
 
 
 def photo_processed(photo_id: str) -> int:
@@ -534,4 +545,6 @@ def photo_processed(photo_id: str) -> int:
     )
     if use is None or not use.photo.phash:
         return 0
-    return flag_checks.raise_flags(flag_checks.near_duplicates(use.visit, [use.photo]))
+    return _flags_raised(
+        flag_checks.raise_flags(flag_checks.near_duplicates(use.visit, [use.photo]))
+    )

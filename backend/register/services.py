@@ -13,6 +13,11 @@ from backend.accounts.services import audit_record
 from backend.errors import AppError, Conflict, Forbidden
 from backend.register.models import Helper, Household, Pairing
 from backend.register.validators import mask_id_number
+from backend.versions import bump_on_commit
+
+# Bumped by every register write that adds no row of its own (an edit, a pairing ended): what
+# caches register data (coverage) puts it into its stamp (backend/versions.py).
+REGISTER_VERSION = "register"
 
 
 def household_id_number_for(
@@ -82,6 +87,7 @@ def household_update(*, user: User, household: Household, changes: dict) -> Hous
     except ValidationError as exc:
         raise _validation_error(exc) from exc
     household.save()
+    bump_on_commit(REGISTER_VERSION)
     return household
 
 
@@ -101,6 +107,7 @@ def helper_update(*, user: User, helper: Helper, changes: dict) -> Helper:
     except ValidationError as exc:
         raise _validation_error(exc) from exc
     helper.save()
+    bump_on_commit(REGISTER_VERSION)
     return helper
 
 
@@ -125,6 +132,7 @@ def pairing_assign(
             raise AppError("新结对的开始日期必须晚于当前结对的开始日期", code="pairing_start")
         current.end_date = start_date
         current.save(update_fields=["end_date"])
+    bump_on_commit(REGISTER_VERSION)
     if Pairing.objects.filter(household=household).overlapping(start_date, None).exists():
         raise Conflict("该时段已有结对记录", code="pairing_overlap")
     try:
@@ -143,4 +151,5 @@ def pairing_end(*, user: User, pairing: Pairing, end_date: date) -> Pairing:
         raise AppError("结束日期必须晚于开始日期", code="pairing_end")
     pairing.end_date = end_date
     pairing.save(update_fields=["end_date"])
+    bump_on_commit(REGISTER_VERSION)
     return pairing

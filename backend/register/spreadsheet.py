@@ -811,6 +811,10 @@ def register_import(
 
 @transaction.atomic
 def _write(plan: _Plan, file_units: dict[tuple[str, str], Unit]) -> None:
+    from backend.register.services import REGISTER_VERSION
+    from backend.versions import bump_on_commit
+
+    bump_on_commit(REGISTER_VERSION)
     report = plan.report
     Unit.objects.bulk_create(plan.units_new, batch_size=BATCH)
     Unit.objects.bulk_update(plan.units_changed, ["kind", "handles_grievances"], batch_size=BATCH)

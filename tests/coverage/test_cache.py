@@ -83,3 +83,23 @@ def test_village_rows_come_from_the_cache_until_the_stamp_moves(
     helper = next(r for r in after.helpers if r["helper"] and r["helper"]["id"] == data.x.pk)
     before = next(r for r in first.helpers if r["helper"] and r["helper"]["id"] == data.x.pk)
     assert helper["visited"] == before["visited"] + 1
+
+
+def test_village_rows_follow_edits_that_add_no_row(
+    api_client, data, regions, county_office, settings, django_capture_on_commit_callbacks
+):
+    """A household renamed or a pairing ended adds no row, so the newest-row stamp alone
+    would not move: the register's version counter does."""
+    from visits.village_coverage import village_detail
+
+    settings.COVERAGE_CACHE_FRESH_SECONDS = 3600
+    prefix = regions.village_a1.prefix
+    h2 = data.households["h2"]
+    village_detail(county_office, Q, prefix)  # cached
+    with django_capture_on_commit_callbacks(execute=True):  # the counter moves on commit
+        renamed = api_client.as_user(county_office).patch(
+            f"/households/{h2.pk}", {"head_name": "新户主"}
+        )
+    assert renamed.status_code == 200, renamed.content
+    rows = village_detail(county_office, Q, prefix).households
+    assert next(h for h in rows if h["id"] == h2.pk)["head_name"] == "新户主"
