@@ -19,6 +19,7 @@ in the summary, for the offices to chase by phone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -234,6 +235,36 @@ def send_opening(window: Window, day: date) -> dict:
     return {"open_sent": sent, "open_helpers_without_login": _without_login(helpers)}
 
 
+def _remaining_messages(
+    quarter: Quarter,
+    window: Window,
+    helpers: list[User],
+    units: list[User],
+    by_helper: dict[int, int],
+    by_unit: dict[int, int],
+    *,
+    title: Callable[[int, str], str],
+) -> list[Message]:
+    """One message per helper and pairing unit saying how much of `quarter` is left;
+    `title(n, "户" or "个薄弱村")` heads it."""
+    kinds = (
+        (helpers, by_helper, "helper_id", "户", "户结对户", "/me/households"),
+        (units, by_unit, "unit_id", "个薄弱村", "个挂钩薄弱村", "/me/villages"),
+    )
+    return [
+        Message(
+            _text_to(user),
+            title(n, short),
+            _remaining_text(quarter, n, what, window.last_day),
+            link,
+            {"quarter": str(quarter), "remaining": n},
+        )
+        for users, counts, key, short, what, link in kinds
+        for user in users
+        for n in [counts[getattr(user, key)]]
+    ]
+
+
 def _remaining_text(quarter: Quarter, n: int, what: str, last_day: date) -> str:
     return f"{quarter.label}还有{n}{what}未走访,录入{last_day:%Y-%m-%d}截止(当日24时止)。"
 
@@ -252,27 +283,15 @@ def send_closing(window: Window, day: date) -> dict:
     by_unit = missing_by_unit(quarter, day)
     # The text message carries only the title: it says what is left and by when.
     closes = f"{window.last_day.month}月{window.last_day.day}日"
-    messages = [
-        Message(
-            _text_to(user),
-            f"{quarter.label}走访录入{closes}截止,还有{n}户未走访",
-            _remaining_text(quarter, n, "户结对户", window.last_day),
-            "/me/households",
-            {"quarter": str(quarter), "remaining": n},
-        )
-        for user in helpers
-        for n in [by_helper[user.helper_id]]
-    ] + [
-        Message(
-            user,
-            f"{quarter.label}走访录入{closes}截止,还有{n}个薄弱村未走访",
-            _remaining_text(quarter, n, "个挂钩薄弱村", window.last_day),
-            "/me/villages",
-            {"quarter": str(quarter), "remaining": n},
-        )
-        for user in units
-        for n in [by_unit[user.unit_id]]
-    ]
+    messages = _remaining_messages(
+        quarter,
+        window,
+        helpers,
+        units,
+        by_helper,
+        by_unit,
+        title=lambda n, what: f"{quarter.label}走访录入{closes}截止,还有{n}{what}未走访",
+    )
     sent = notify_each(messages, kind=KIND_CLOSING, dedupe_key=key, sms=True)
     return {
         "closing_sent": sent,
@@ -333,27 +352,9 @@ def send_coverage(quarter: Quarter, day: date) -> dict:
     by_helper = missing_by_helper(quarter, day)
     by_unit = missing_by_unit(quarter, day)
     title = f"{quarter.label}仍有结对对象未走访"
-    messages = [
-        Message(
-            user,
-            title,
-            _remaining_text(quarter, n, "户结对户", window.last_day),
-            "/me/households",
-            {"quarter": str(quarter), "remaining": n},
-        )
-        for user in helpers
-        for n in [by_helper[user.helper_id]]
-    ] + [
-        Message(
-            user,
-            title,
-            _remaining_text(quarter, n, "个挂钩薄弱村", window.last_day),
-            "/me/villages",
-            {"quarter": str(quarter), "remaining": n},
-        )
-        for user in units
-        for n in [by_unit[user.unit_id]]
-    ]
+    messages = _remaining_messages(
+        quarter, window, helpers, units, by_helper, by_unit, title=lambda n, what: title
+    )
     sent_field = notify_each(messages, kind=KIND_MISSING, dedupe_key=missing_key)
     return {
         "coverage_offices_sent": sent_offices,
