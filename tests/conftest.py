@@ -5,6 +5,7 @@ A second county (Rugao, 320682) is outside everything Rudong's users may see.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,17 +24,35 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def _test_storage(settings, tmp_path_factory):
-    """Stored files of the test run go to a temporary folder, never into var/media."""
+def _test_storage(settings, tmp_path):
+    """Each test's stored files go to its own temporary folder, never into var/media. Returns
+    the folder (None when the storage is not the local file system)."""
     if settings.STORAGES["default"]["BACKEND"] != "django.core.files.storage.FileSystemStorage":
-        return
+        return None
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path_factory.getbasetemp() / "media"},
+            "OPTIONS": {"location": tmp_path / "media"},
         },
     }
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the service's "now" (django.utils.timezone.now) to a moment in Asia/Shanghai."""
+    from django.utils import timezone
+
+    from tests.clock import at
+
+    class Clock:
+        def set(self, moment: datetime | str) -> datetime:
+            moment = at(moment) if isinstance(moment, str) else moment
+            monkeypatch.setattr(timezone, "now", lambda: moment)
+            return moment
+
+    return Clock()
 
 
 @dataclass

@@ -15,21 +15,16 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from backend.accounts.roles import Role
 from backend.register.models import Household, Pairing, Unit
 from tests import factories as f
+from tests.clock import at
 from visits.models import FlagKind, VillageVisit, Visit, VisitFlag
 
-SH = ZoneInfo("Asia/Shanghai")
 D = dt.date
-
-
-def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=SH)
 
 
 def make_visit(household: Household, pairing: Pairing, when: str, user, *, year=2026, q=3):

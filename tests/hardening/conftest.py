@@ -9,9 +9,8 @@ days 20-30, …) would only get in the way: those rules have their own tests.
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings as django_settings
@@ -27,6 +26,7 @@ from grievances import workflow
 from grievances.models import Category, Grievance, Kind
 from media.models import Photo
 from tests import factories as f
+from tests.clock import at
 from tests.visits.helpers import make_photo
 from visits.models import (
     SpotCheck,
@@ -37,12 +37,7 @@ from visits.models import (
     WindowExtension,
 )
 
-SH = ZoneInfo("Asia/Shanghai")
 ROLES = ("helper", "unit", "town_office", "county_office", "supervisor", "department")
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SH)
 
 
 @pytest.fixture(autouse=True)

@@ -4,17 +4,10 @@ from tests.media.helpers import make_jpeg
 
 
 @pytest.fixture(autouse=True)
-def _photo_storage(settings, tmp_path):
-    """Files of each test in its own directory, never in var/media."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "media"},
-        },
-    }
+def _photo_storage(settings, _test_storage):
+    """The test's own storage folder (the root conftest's), with no app hooked to processing."""
     settings.PHOTO_PROCESSED_HOOKS = []
-    return tmp_path / "media"
+    return _test_storage
 
 
 @pytest.fixture(autouse=True)

@@ -2,21 +2,13 @@
 about who is reminded and what is drawn, not about submission (tests/visits covers that)."""
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from backend.accounts.roles import Role
 from backend.register.models import Pairing
 from tests import factories as f
+from tests.clock import SH, at  # noqa: F401 (at: imported from here by the tests)
 from visits.models import FlagKind, Visit, VisitFlag
-
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def at(text: str) -> datetime:
-    """'2026-12-25 10:00' in Asia/Shanghai."""
-    return datetime.fromisoformat(text).replace(tzinfo=SH)
 
 
 def make_visit(household, *, year: int, quarter: int, when: str | None = None, helper=None):

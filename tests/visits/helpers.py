@@ -7,21 +7,15 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, TiffImagePlugin
 
 from media.services import photo_receive
+from tests.clock import SH, at  # noqa: F401 (the visit tests import `at` from here)
 
-SH = ZoneInfo("Asia/Shanghai")
 HOME = (Decimal("32.310000"), Decimal("121.180000"))  # the factories' household home
 KINDS = ("location", "scene", "passbook", "handbook")
-
-
-def at(text: str) -> datetime:
-    """'2026-12-25 10:00' in Asia/Shanghai."""
-    return datetime.fromisoformat(text).replace(tzinfo=SH)
 
 
 def _dms(value: float) -> tuple:
