@@ -6,8 +6,8 @@ from io import BytesIO
 
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from backend import xlsx
 from grievances.models import Grievance
 from grievances.selectors import Quarter
 
@@ -35,16 +35,18 @@ def stats_xlsx(rows: list[dict], quarter: Quarter) -> bytes:
     sheet.append(STATS_HEADER)
     for r in rows:
         sheet.append(
-            [
-                r["department_name"],
-                r["received"],
-                r["replied_on_time"],
-                r["resolved_on_time"],
-                r["overdue_now"],
-                r["returned"],
-                r["avg_reply_workdays"],
-                r["avg_resolve_workdays"],
-            ]
+            xlsx.row(
+                [
+                    r["department_name"],
+                    r["received"],
+                    r["replied_on_time"],
+                    r["resolved_on_time"],
+                    r["overdue_now"],
+                    r["returned"],
+                    r["avg_reply_workdays"],
+                    r["avg_resolve_workdays"],
+                ]
+            )
         )
     return _save(workbook)
 
@@ -69,19 +71,19 @@ def queue_xlsx(cases: Iterable[Grievance]) -> bytes:
     sheet.append(QUEUE_HEADER)
     for case in cases:
         sheet.append(
-            [
-                case.display_code,
-                case.get_kind_display(),
-                case.get_category_display(),
-                case.get_state_display(),
-                case.region.name,
-                case.department.name if case.department_id else "",
-                timezone.localtime(case.submitted_at).strftime("%Y-%m-%d %H:%M"),
-                case.next_due.isoformat() if case.next_due else "",
-                "是" if case.overdue else "",
-                # A resident's text may carry control characters, which XLSX refuses (the whole
-                # export failed with a 500): drop them from the cell.
-                ILLEGAL_CHARACTERS_RE.sub("", case.text[:500]),
-            ]
+            xlsx.row(
+                [
+                    case.display_code,
+                    case.get_kind_display(),
+                    case.get_category_display(),
+                    case.get_state_display(),
+                    case.region.name,
+                    case.department.name if case.department_id else "",
+                    timezone.localtime(case.submitted_at).strftime("%Y-%m-%d %H:%M"),
+                    case.next_due.isoformat() if case.next_due else "",
+                    "是" if case.overdue else "",
+                    case.text[:500],
+                ]
+            )
         )
     return _save(workbook)

@@ -14,8 +14,8 @@ from typing import IO
 
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from backend import xlsx
 from backend.regions.models import PREFIX_DIGITS, Level, Region
 from visits import coverage
 from visits.coverage import Counts
@@ -172,7 +172,7 @@ def coverage_xlsx(
         sheet.append(header)
         n = 0
         for row in rows:
-            sheet.append([_cell(value) for value in row])
+            sheet.append(xlsx.row(row))
             n += 1
         counts[title] = n
     # Handed to the response, which closes (and so deletes) it once streamed.
@@ -180,9 +180,3 @@ def coverage_xlsx(
     workbook.save(out)
     out.seek(0)
     return out, counts
-
-
-def _cell(value):
-    """Control characters (a name typed or pasted with one) are not allowed in XLSX: openpyxl
-    raised on them and the whole export failed with a 500. Drop them from the cell."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value

@@ -34,6 +34,7 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from backend import xlsx
 from backend.accounts.models import AuditAction, User
 from backend.accounts.roles import writes_register
 from backend.accounts.scoping import code_in_area, in_area
@@ -916,7 +917,7 @@ def register_export(
         ws.append(spec.headers())
         n = 0
         for row in rows:
-            ws.append(list(row))
+            ws.append(xlsx.row(row))
             n += 1
         counts[spec.name] = n
 
