@@ -80,7 +80,7 @@ def send_on_commit(groups: str | Iterable[str], event: dict) -> None:
     """Send to the group(s) after the surrounding transaction commits (at once outside a
     transaction)."""
     names = [groups] if isinstance(groups, str) else list(groups)
-    transaction.on_commit(lambda: send_now(names, event))
+    transaction.on_commit(lambda: send_each([(name, event) for name in names]))
 
 
 def group_name(*parts: object) -> str:

@@ -11,12 +11,17 @@ from django.http import HttpRequest
 from backend.accounts.services import client_ip
 
 
-def hits_in_window(request: HttpRequest, *, scope: str, window_seconds: int) -> int:
-    """Count one request from the caller's address in `scope`; return the window's count."""
-    key = f"ratelimit:{scope}:{client_ip(request) or 'unknown'}"
-    cache.add(key, 0, timeout=window_seconds)
+def count(key: str, *, timeout: int | None) -> int:
+    """Add one to the cache counter `key` (started at 0, living `timeout` seconds, None for
+    ever) and return it; atomic on Redis."""
+    cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window_seconds)
+    except ValueError:  # expired or evicted between add and incr
+        cache.set(key, 1, timeout=timeout)
         return 1
+
+
+def hits_in_window(request: HttpRequest, *, scope: str, window_seconds: int) -> int:
+    """Count one request from the caller's address in `scope`; return the window's count."""
+    return count(f"ratelimit:{scope}:{client_ip(request) or 'unknown'}", timeout=window_seconds)

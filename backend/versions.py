@@ -10,7 +10,14 @@ the reader recounts, which is the safe direction.
 from django.core.cache import cache
 from django.db import transaction
 
+from backend.ratelimit import count
+
 _PREFIX = "version:"
+
+# The counters: visits and their flags (backend: visits.services), the register's edits
+# (backend.register). The coverage stamp reads both.
+VISITS = "visits"
+REGISTER = "register"
 
 
 def bump_on_commit(name: str) -> None:
@@ -19,12 +26,7 @@ def bump_on_commit(name: str) -> None:
 
 
 def bump(name: str) -> None:
-    key = _PREFIX + name
-    if not cache.add(key, 1, timeout=None):
-        try:
-            cache.incr(key)
-        except ValueError:  # evicted between the two calls
-            cache.set(key, 1, timeout=None)
+    count(_PREFIX + name, timeout=None)
 
 
 def current(name: str) -> int:

@@ -42,14 +42,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
+from backend import versions
 from backend.accounts.roles import OFFICE_ROLES, Role, reads_area
 from backend.accounts.scoping import code_in_area, in_area
 from backend.errors import Forbidden, NotFound
 from backend.regions.models import CHILD_LEVEL, PREFIX_DIGITS, Level, Region
 from backend.regions.selectors import region_path
 from backend.register.models import Helper, Household, Pairing, UnitPairing, WeakVillage
-from backend.register.services import REGISTER_VERSION
-from backend.versions import current as versions_current
 from visits.models import VillageVisit, Visit, VisitFlag
 from visits.windows import SHANGHAI, Quarter, last_opened_quarter
 
@@ -290,11 +289,6 @@ def cache_seconds() -> int:
     return _setting("COVERAGE_CACHE_SECONDS", 600)
 
 
-# Bumped on commit by every visit and by every flag raised after one (visits.services): a
-# visit that commits late (it waited on a lock) still moves the stamp.
-VISITS_VERSION = "visits"
-
-
 def data_stamp(quarter: Quarter) -> str:
     """A value that changes when anything coverage counts for `quarter` changes: the newest
     visit and weak-village visit of the quarter, the newest flag, pairing, unit pairing and
@@ -320,8 +314,8 @@ def data_stamp(quarter: Quarter) -> str:
     with connection.cursor() as cursor:
         cursor.execute(sql, [quarter.year, quarter.q] * 2)
         newest = cursor.fetchone()
-    versions = (versions_current(VISITS_VERSION), versions_current(REGISTER_VERSION))
-    return "|".join(str(v) for v in (*newest, *versions))
+    moved = (versions.current(versions.VISITS), versions.current(versions.REGISTER))
+    return "|".join(str(v) for v in (*newest, *moved))
 
 
 def village_counts(user, quarter: Quarter, region: Region) -> tuple[dict[str, Counts], bool]:
@@ -523,16 +517,6 @@ def pending_pairings(user, quarter: Quarter, region: Region) -> QuerySet[Pairing
         .select_related("helper", "helper__unit", "household", "household__village")
     )
     return in_area(qs, user).order_by("household__village_id", "household__number", "pk")
-
-
-def pending_helper_ids(user, quarter: Quarter, region: Region) -> list[int]:
-    """Distinct helpers with at least one pending household under `region`."""
-    return list(
-        pending_pairings(user, quarter, region)
-        .order_by("helper_id")
-        .values_list("helper_id", flat=True)
-        .distinct()
-    )
 
 
 # --- Flagged visits ---------------------------------------------------------------------------

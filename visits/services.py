@@ -27,10 +27,9 @@ from backend.live import group_name, send_on_commit
 from backend.regions.models import PREFIX_DIGITS, Level, Region
 from backend.register.models import Helper, Household, Unit, UnitPairing, WeakVillage
 from backend.register.selectors import pairing_on
-from backend.versions import bump_on_commit
+from backend.versions import VISITS, bump_on_commit
 from media.models import VISIT_KINDS, Photo, PhotoKind
 from visits import flags as flag_checks
-from visits.coverage import VISITS_VERSION
 from visits.models import (
     INCOME_CATEGORIES,
     QuarterIncome,
@@ -252,12 +251,12 @@ def _send_coverage(event: dict, village_code: str) -> None:
     """The visit's live event to the coverage pages, and the coverage cache's version moved,
     once the visit commits."""
     send_on_commit(coverage_groups(village_code), event)
-    bump_on_commit(VISITS_VERSION)
+    bump_on_commit(VISITS)
 
 
 def _flags_raised(count: int) -> int:
     if count:
-        bump_on_commit(VISITS_VERSION)
+        bump_on_commit(VISITS)
     return count
 
 

@@ -1,5 +1,6 @@
-"""Background work for visits, through Django's tasks API (the django-tasks backport): run in
-process after the commit by default, by `manage.py db_worker` with TASKS_BACKEND=database."""
+"""Background work for visits, through Django's tasks API (the django-tasks backport). In
+production (TASKS_BACKEND=database) `manage.py db_worker` runs it; the embedded default's
+immediate backend runs it in process, at once, where it is queued."""
 
 from django_tasks import task
 

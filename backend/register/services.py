@@ -13,11 +13,7 @@ from backend.accounts.services import audit_record
 from backend.errors import AppError, Conflict, Forbidden
 from backend.register.models import Helper, Household, Pairing
 from backend.register.validators import mask_id_number
-from backend.versions import bump_on_commit
-
-# Bumped by every register write that adds no row of its own (an edit, a pairing ended): what
-# caches register data (coverage) puts it into its stamp (backend/versions.py).
-REGISTER_VERSION = "register"
+from backend.versions import REGISTER, bump_on_commit
 
 
 def household_id_number_for(
@@ -87,7 +83,7 @@ def household_update(*, user: User, household: Household, changes: dict) -> Hous
     except ValidationError as exc:
         raise _validation_error(exc) from exc
     household.save()
-    bump_on_commit(REGISTER_VERSION)
+    bump_on_commit(REGISTER)
     return household
 
 
@@ -107,7 +103,7 @@ def helper_update(*, user: User, helper: Helper, changes: dict) -> Helper:
     except ValidationError as exc:
         raise _validation_error(exc) from exc
     helper.save()
-    bump_on_commit(REGISTER_VERSION)
+    bump_on_commit(REGISTER)
     return helper
 
 
@@ -132,7 +128,7 @@ def pairing_assign(
             raise AppError("新结对的开始日期必须晚于当前结对的开始日期", code="pairing_start")
         current.end_date = start_date
         current.save(update_fields=["end_date"])
-    bump_on_commit(REGISTER_VERSION)
+    bump_on_commit(REGISTER)
     if Pairing.objects.filter(household=household).overlapping(start_date, None).exists():
         raise Conflict("该时段已有结对记录", code="pairing_overlap")
     try:
@@ -151,5 +147,5 @@ def pairing_end(*, user: User, pairing: Pairing, end_date: date) -> Pairing:
         raise AppError("结束日期必须晚于开始日期", code="pairing_end")
     pairing.end_date = end_date
     pairing.save(update_fields=["end_date"])
-    bump_on_commit(REGISTER_VERSION)
+    bump_on_commit(REGISTER)
     return pairing

@@ -52,6 +52,7 @@ from backend.register.models import (
     UnitKind,
 )
 from backend.register.validators import normalize_id_number
+from backend.versions import REGISTER, bump_on_commit
 
 BATCH = 2000
 
@@ -812,10 +813,7 @@ def register_import(
 
 @transaction.atomic
 def _write(plan: _Plan, file_units: dict[tuple[str, str], Unit]) -> None:
-    from backend.register.services import REGISTER_VERSION
-    from backend.versions import bump_on_commit
-
-    bump_on_commit(REGISTER_VERSION)
+    bump_on_commit(REGISTER)
     report = plan.report
     Unit.objects.bulk_create(plan.units_new, batch_size=BATCH)
     Unit.objects.bulk_update(plan.units_changed, ["kind", "handles_grievances"], batch_size=BATCH)
