@@ -195,7 +195,7 @@ def _without_login(helper_ids) -> int:
     return Helper.objects.filter(pk__in=helper_ids, user__isnull=True).count()
 
 
-def _text_to(user: User) -> User:
+def text_to(user: User) -> User:
     # A helper's phone is in the register; the login may have none. Text the register's.
     if not user.phone and user.helper_id is not None:
         user.phone = user.helper.phone
@@ -253,7 +253,7 @@ def _remaining_messages(
     )
     return [
         Message(
-            _text_to(user),
+            text_to(user),
             title(n, short),
             _remaining_text(quarter, n, what, window.last_day),
             link,

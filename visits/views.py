@@ -23,14 +23,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from backend.accounts.models import User
 from backend.accounts.scoping import code_in_area
 from backend.charts import Bar, bar_chart, line_chart
 from backend.errors import Forbidden, NotFound
-from backend.notifications.services import notify
+from backend.notifications.services import Message, notify_each
 from backend.regions.models import Level, Region
 from backend.regions.selectors import region_path
-from visits import coverage, selectors
+from visits import coverage, reminders, selectors
 from visits.coverage import Counts
 from visits.models import FlagKind
 from visits.village_coverage import village_detail
@@ -197,29 +196,27 @@ def _remind(request: HttpRequest, q: Quarter, place: Region) -> HttpResponse:
     if helper_id and not per_helper:
         # Not pending here, outside the area, or unknown: the same answer.
         raise Http404("该帮扶责任人在本区域没有未走访的结对户")
-    users = {
-        u.helper_id: u
-        for u in User.objects.filter(helper_id__in=list(per_helper), is_active=True).only(
-            "id", "helper_id", "phone"
-        )
-    }
+    users = list(reminders.helper_users(list(per_helper)).filter(is_active=True))
     today = timezone.localtime(timezone.now(), SHANGHAI).date()
-    sent = already = 0
-    for hid, n in per_helper.items():
-        user = users.get(hid)
-        if user is None:
-            continue
-        created = notify(
-            recipients=[user],
-            kind="visit_reminder",
-            title=f"请尽快完成{q.label}走访",
-            body=f"您结对的低收入户中还有 {n} 户未完成{q.label}走访,请尽快走访并录入。",
-            dedupe_key=f"remind:{q}:{user.pk}:{today.isoformat()}",
-            payload={"quarter": str(q), "pending": n, "region": place.code},
-            sms=True,
-        )
-        sent += created
-        already += 1 - created
+    # One batch for all; each helper's key makes it once a day per helper and quarter.
+    sent = notify_each(
+        (
+            Message(
+                reminders.text_to(user),
+                f"请尽快完成{q.label}走访",
+                f"您结对的低收入户中还有 {n} 户未完成{q.label}走访,请尽快走访并录入。",
+                "",
+                {"quarter": str(q), "pending": n, "region": place.code},
+                f"remind:{q}:{user.pk}:{today.isoformat()}",
+            )
+            for user in users
+            for n in [per_helper[user.helper_id]]
+        ),
+        kind="visit_reminder",
+        dedupe_key="remind",
+        sms=True,
+    )
+    already = len(users) - sent
     no_login = len(per_helper) - len(users)
     parts = [f"已提醒 {sent} 位帮扶责任人"]
     if already:

@@ -32,6 +32,7 @@ class Message:
     body: str = ""
     link: str = ""
     payload: dict | None = None
+    dedupe_key: str = ""  # this recipient's own key, instead of the batch's
 
 
 def notify(
@@ -58,8 +59,8 @@ def notify(
 def notify_each(
     messages: Iterable[Message], *, kind: str, dedupe_key: str, sms: bool = False
 ) -> int:
-    """Send each message to its recipient once for this `dedupe_key` (a recipient named twice
-    gets the first); return how many were new.
+    """Send each message to its recipient once for this `dedupe_key`, or the message's own
+    (a recipient named twice gets the first); return how many were new.
 
     Rows go in by the five hundred and the database says which ones are new (`_insert_new`):
     only those are pushed and texted, after commit. (One insert per recipient took the first
@@ -79,7 +80,7 @@ def notify_each(
                 body=m.body,
                 link=m.link,
                 payload=m.payload or {},
-                dedupe_key=dedupe_key[:200],
+                dedupe_key=(m.dedupe_key or dedupe_key)[:200],
                 created_at=now,
             )
             for m in pending[start : start + _BATCH]
@@ -102,6 +103,7 @@ def notify_each(
 
 
 _BATCH = 500
+# recipient first and dedupe_key seventh: the unique constraint's columns (`_insert_new`).
 _COLUMNS = ("recipient", "kind", "title", "body", "link", "payload", "dedupe_key", "created_at")
 
 
@@ -115,12 +117,13 @@ def _insert_new(notes: list[Notification]) -> list[Notification]:
     meta = Notification._meta
     fields = [meta.get_field(name) for name in _COLUMNS]
     quote = connection.ops.quote_name
+    pk, recipient, key = meta.pk.column, fields[0].column, fields[6].column
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES {', '.join([row] * len(notes))} "
-        f"ON CONFLICT ({quote('recipient_id')}, {quote('dedupe_key')}) DO NOTHING "
-        f"RETURNING {quote('id')}, {quote('recipient_id')}"
+        f"ON CONFLICT ({quote(recipient)}, {quote(key)}) DO NOTHING "
+        f"RETURNING {quote(pk)}, {quote(recipient)}"
     )
     params = [
         field.get_db_prep_save(getattr(note, field.attname), connection)
@@ -129,7 +132,7 @@ def _insert_new(notes: list[Notification]) -> list[Notification]:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        inserted = dict((recipient, pk) for pk, recipient in cursor.fetchall())
+        inserted = {recipient_id: note_id for note_id, recipient_id in cursor.fetchall()}
     out = []
     for note in notes:
         if note.recipient_id in inserted:
