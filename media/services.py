@@ -267,6 +267,14 @@ def photo_set_region(photo: Photo, region_code: str) -> Photo:
     return photo
 
 
+def photos_set_region(photos: list[Photo], region_code: str) -> None:
+    """`photo_set_region` for several photos in one statement; `region_code` must be a region
+    the caller already holds (a visit's village)."""
+    Photo.objects.filter(pk__in=[p.pk for p in photos]).update(region_id=region_code)
+    for photo in photos:
+        photo.region_id = region_code
+
+
 def _claimable(photo: Photo, user) -> bool:
     if user is None:
         return photo.uploaded_by_id is None and photo.kind == PhotoKind.GRIEVANCE

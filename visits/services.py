@@ -29,6 +29,7 @@ from backend.register.models import Helper, Household, Unit, UnitPairing, WeakVi
 from backend.register.selectors import pairing_on
 from backend.versions import VISITS, bump_on_commit
 from media.models import VISIT_KINDS, Photo, PhotoKind
+from media.services import photos_set_region
 from visits import flags as flag_checks
 from visits.models import (
     INCOME_CATEGORIES,
@@ -228,16 +229,6 @@ def _validated(obj) -> None:
         ) from exc
 
 
-def _photos_to_area(photos: list[Photo], village_code: str) -> None:
-    """Whoever may read the visited household or village may now read the visit's photos.
-
-    media's `photo_set_region`, for a whole visit in one statement (the village is a foreign
-    key already held, so it exists)."""
-    Photo.objects.filter(pk__in=[p.pk for p in photos]).update(region_id=village_code)
-    for photo in photos:
-        photo.region_id = village_code
-
-
 def coverage_groups(village_code: str) -> list[str]:
     """The live groups a visit in this village concerns: its city, county, town and village."""
     return [
@@ -336,7 +327,8 @@ def _visit_create(
     _validated(visit)
     visit.save(force_insert=True)
     VisitPhoto.objects.bulk_create([VisitPhoto(photo=p, visit=visit, kind=p.kind) for p in photos])
-    _photos_to_area(photos, household.village_id)
+    # Whoever may read the visited household or village may now read its photos.
+    photos_set_region(photos, household.village_id)
     _income_record(visit=visit, now=now)
     flags = flag_checks.flags_at_submit(visit, photos, decision.window, decision.extension)
     flag_checks.raise_flags(flags)
@@ -456,7 +448,7 @@ def _village_visit_create(
     VisitPhoto.objects.bulk_create(
         [VisitPhoto(photo=p, village_visit=visit, kind=p.kind) for p in photos]
     )
-    _photos_to_area(photos, data.village)
+    photos_set_region(photos, data.village)
     _send_coverage(
         {
             "type": "coverage.village_visit",

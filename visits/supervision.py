@@ -49,7 +49,7 @@ from backend.accounts.scoping import code_in_area, in_area
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.regions.models import Region, prefix_of_code
 from media.models import PhotoKind
-from media.services import photo_set_region, photos_claim
+from media.services import photos_claim, photos_set_region
 from visits.models import (
     FlagKind,
     SpotCheck,
@@ -432,9 +432,10 @@ def spot_check_record(
         check.checked_at = now
         check.full_clean(exclude=["draw", "visit"])
         check.save(update_fields=["outcome", "notes", "checked_by", "checked_at"])
+        SpotCheckPhoto.objects.bulk_create(
+            [SpotCheckPhoto(spot_check=check, photo=photo) for photo in photos]
+        )
+        # The photos show the household: readable by whoever may read the household.
         village = Visit.objects.filter(pk=check.visit_id).values_list("village_id", flat=True)
-        for photo in photos:
-            SpotCheckPhoto.objects.create(spot_check=check, photo=photo)
-            # The photo shows the household: readable by whoever may read the household.
-            photo_set_region(photo, village.get())
+        photos_set_region(photos, village.get())
     return check, True
