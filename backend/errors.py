@@ -7,6 +7,8 @@ show as it is; the API layer turns it into the response.
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 
 class AppError(Exception):
     status = 400
@@ -49,3 +51,13 @@ class Conflict(AppError):
 class Unprocessable(AppError):
     status = 422
     code = "unprocessable"
+
+
+def error_body(code: str, message: str, detail=None) -> dict:
+    """The one error shape of the API. Messages are written in Chinese, which is also their
+    message id: `gettext` gives the English text (locale/en) when the caller asked for it."""
+    return {
+        "code": code,
+        "message": gettext(str(message)),
+        "detail": detail if detail is not None else {},
+    }

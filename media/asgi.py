@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
+from backend.errors import error_body
 from media.images import reject_too_large
 from media.middleware import MULTIPART_OVERHEAD, UPLOAD_URL_NAMES, _path
 
@@ -50,8 +51,7 @@ def _content_length(scope: Scope) -> int:
 async def _send_413(send: Callable, declared: int) -> None:
     error = reject_too_large(declared)
     body = json.dumps(
-        {"code": error.code, "message": str(error.message), "detail": error.detail},
-        ensure_ascii=False,
+        error_body(error.code, error.message, error.detail), ensure_ascii=False
     ).encode()
     await send(
         {

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import NoReverseMatch, reverse
 
-from backend.errors import AppError
+from backend.errors import AppError, error_body
 from backend.ratelimit import hits_in_window
 from media.images import reject_too_large
 
@@ -27,7 +27,7 @@ PUBLIC_WINDOW_SECONDS = 3600
 
 def _error_response(error: AppError) -> JsonResponse:
     return JsonResponse(
-        {"code": error.code, "message": str(error.message), "detail": error.detail},
+        error_body(error.code, error.message, error.detail),
         status=error.status,
         json_dumps_params={"ensure_ascii": False},
     )

@@ -7,26 +7,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponseNotFound, JsonResponse
 from django.template import TemplateDoesNotExist
-from django.utils.translation import gettext
 from django.views.defaults import page_not_found
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from backend.errors import AppError
+from backend.errors import AppError, error_body
 from mobile_api.schemas.common import ErrorOut
 
 logger = logging.getLogger(__name__)
-
-
-def error_body(code: str, message: str, detail=None) -> dict:
-    """The one error shape. Messages are written in Chinese, which is also their message id:
-    `gettext` gives the English text (locale/en) when the caller asked for English."""
-    return {
-        "code": code,
-        "message": gettext(str(message)),
-        "detail": detail if detail is not None else {},
-    }
 
 
 def _field_errors(errors: list[dict]) -> list[dict]:
