@@ -81,6 +81,7 @@ class ApiToken(models.Model):
         return secrets.token_urlsafe(32)
 
     def is_live(self, now=None) -> bool:
+        # accounts.services._token_user_sql says the same in SQL (the hot path).
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now
 
