@@ -21,6 +21,15 @@ _ROLE = ("角色与区域", {"fields": ("role", "region", "unit", "helper")})
 _DATES = ("时间", {"fields": ("last_login", "date_joined")})
 
 
+def manageable(users: QuerySet[User], manager: User) -> QuerySet[User]:
+    """The accounts (and so the tokens) `manager` may manage in the admin: a superuser's are
+    a superuser's alone, and an office must not reset the administrator above it."""
+    if manager.is_superuser:
+        return users
+    users = users.filter(is_superuser=False)
+    return users if manager.role == Role.ADMIN else users.exclude(role=Role.ADMIN)
+
+
 @admin.register(User)
 class UserAdmin(RoleScopedAdmin, DjangoUserAdmin):
     area_path = "region"
@@ -66,14 +75,7 @@ class UserAdmin(RoleScopedAdmin, DjangoUserAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        qs = super().get_queryset(request)
-        user = request.user
-        if not user.is_superuser:
-            qs = qs.filter(is_superuser=False)
-            if user.role != Role.ADMIN:
-                # An office must not reset the password of the administrator above it.
-                qs = qs.exclude(role=Role.ADMIN)
-        return qs
+        return manageable(super().get_queryset(request), request.user)
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         if obj is None or request.user.is_superuser:
@@ -162,9 +164,7 @@ class ApiTokenAdmin(RoleScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
         qs = super().get_queryset(request)
-        if not request.user.is_superuser and request.user.role != Role.ADMIN:
-            qs = qs.exclude(user__role=Role.ADMIN).exclude(user__is_superuser=True)
-        return qs
+        return qs.filter(user__in=manageable(User.objects.all(), request.user))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -408,3 +408,19 @@ def test_pairing_list_query_count_does_not_grow(office, regions, django_assert_m
     with django_assert_max_num_queries(8):
         response = office.get(url("register_pairing"))
     assert len(response.context["cl"].result_list) == 10
+
+
+def test_an_admin_role_user_does_not_see_a_superusers_accounts_or_tokens(make_user, regions):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    root = f.UserFactory(is_superuser=True, is_staff=True, role=Role.ADMIN, region=regions.town_a)
+    token = ApiToken.objects.create(
+        user=root, key_hash="x" * 64, device_name="root", expires_at=timezone.now() + timedelta(1)
+    )
+    admin_user = make_user(Role.ADMIN, regions.city, is_staff=True)
+    client = client_for(admin_user)
+    assert client.get(url("accounts_apitoken", "change", token.pk)).status_code in (302, 404)
+    assert "root" not in client.get(url("accounts_apitoken")).content.decode()
+    assert client.get(url("accounts_user", "change", root.pk)).status_code in (302, 404)
