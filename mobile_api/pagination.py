@@ -18,3 +18,23 @@ class Pagination(PageNumberPagination):
         page_size: int | None = Field(
             None, ge=1, le=PAGE_MAX, description="每页条数(超过上限按上限)"
         )
+
+
+class Mapped:
+    """A queryset whose rows `fn` turns into dicts, only for the page asked for.
+
+    For lists whose row shape lives in a presenter shared with the pages (grievances.present):
+    the pagination counts in the database and slices the queryset, and only that page's rows
+    are built."""
+
+    def __init__(self, queryset, fn):
+        self.queryset, self.fn = queryset, fn
+
+    def all(self) -> "Mapped":
+        return self
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, page: slice) -> list:
+        return [self.fn(obj) for obj in self.queryset[page]]

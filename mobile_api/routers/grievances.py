@@ -15,6 +15,7 @@ from backend.accounts.services import audit_record
 from backend.errors import Unprocessable
 from grievances import exports, present, ratelimit, selectors, services
 from mobile_api.auth import user_auth
+from mobile_api.pagination import Mapped
 from mobile_api.schemas.common import AUTH_ERRORS, ErrorOut
 from mobile_api.schemas.grievances import (
     ActionIn,
@@ -108,9 +109,8 @@ def grievance_reopen(request: HttpRequest, payload: ReopenIn):
 def case_list(request: HttpRequest, state: str = "", overdue: bool = False):
     """Cases I may see (office, supervisor: my area; department: assigned to us), newest first
     (a department's: by deadline). Never the complainant's identity."""
-    return [
-        present.row(c) for c in selectors.queue(user=request.user, state=state, overdue=overdue)
-    ]
+    cases = selectors.queue(user=request.user, state=state, overdue=overdue)
+    return Mapped(cases, present.row)
 
 
 @router.get(
