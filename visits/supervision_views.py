@@ -21,13 +21,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from backend.accounts.roles import reads_area
 from backend.errors import AppError, NotFound
 from media.models import PhotoKind
 from media.services import photo_receive
-from visits import supervision
+from visits import coverage, supervision
 from visits.models import SpotCheckOutcome
-from visits.windows import Quarter, last_opened_quarter
+from visits.windows import Quarter
 
 PAGE_SIZE = 30
 MAX_PHOTOS = 10
@@ -48,14 +47,14 @@ def _role_page(allowed: Callable) -> Callable:
 
 
 supervisor_page = _role_page(supervision.is_supervisor)
-reader_page = _role_page(lambda user: user.is_superuser or reads_area(user))
+reader_page = _role_page(coverage.may_read)
 
 
 def _quarter(request: HttpRequest) -> Quarter:
     try:
-        return Quarter.parse(request.GET.get("quarter", ""))
+        return coverage.parse_quarter(request.GET.get("quarter"))
     except ValueError:
-        return last_opened_quarter(timezone.now())
+        return coverage.default_quarter()
 
 
 def _page(request: HttpRequest, qs):
@@ -86,7 +85,7 @@ def risks(request: HttpRequest) -> HttpResponse:
             (flag.get_kind_display(), supervision.SEVERITY.get(flag.kind, 1), flag.detail)
             for flag in visit.flags.all()
         ]
-    latest = last_opened_quarter(timezone.now())
+    latest = coverage.default_quarter()
     return render(
         request,
         "visits/supervision_risks.html",

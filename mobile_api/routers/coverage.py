@@ -13,6 +13,7 @@ from backend.accounts.services import audit_record
 from backend.errors import Unprocessable
 from backend.regions.models import Level, Region
 from mobile_api.auth import user_auth
+from mobile_api.params import quarter_param
 from mobile_api.schemas.common import AUTH_ERRORS
 from mobile_api.schemas.coverage import CoverageOut, PendingPageOut, TrendOut
 from visits import coverage, exports
@@ -23,13 +24,6 @@ from visits.windows import Quarter
 router = Router(tags=["走访覆盖率"], auth=user_auth)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE_MAX = 200
-
-
-def _quarter(text: str | None) -> Quarter:
-    try:
-        return coverage.parse_quarter(text)
-    except ValueError as exc:
-        raise Unprocessable("季度格式应为如 2026Q3", code="bad_quarter") from exc
 
 
 def counts_dict(c: Counts) -> dict:
@@ -76,7 +70,7 @@ def coverage_overview(request: HttpRequest, quarter: str | None = None, region: 
     has opened), with one row per child region; at village level, each household and each
     helper."""
     place = coverage.coverage_region(request.user, region)
-    q = _quarter(quarter)
+    q = quarter_param(quarter)
     return report_dict(request.user, coverage.coverage_report(request.user, q, place))
 
 
@@ -93,7 +87,7 @@ def coverage_pending(request: HttpRequest, filters: Query[PendingQuery]):
     and household-number order. `has_next` instead of a total: the total is the drill-down's
     `pending`, and counting again would cost as much as the page on a large county."""
     place = coverage.coverage_region(request.user, filters.region)
-    q = _quarter(filters.quarter)
+    q = quarter_param(filters.quarter)
     size = filters.page_size
     start = (filters.page - 1) * size
     rows = list(coverage.pending_pairings(request.user, q, place)[start : start + size + 1])
@@ -129,7 +123,7 @@ def coverage_trend(
     place = coverage.coverage_region(request.user, region)
     if not 1 <= quarters <= coverage.TREND_MAX:
         raise Unprocessable(f"季度数应为1到{coverage.TREND_MAX}", code="bad_quarters")
-    points = coverage.trend(request.user, place, _quarter(quarter), quarters)
+    points = coverage.trend(request.user, place, quarter_param(quarter), quarters)
     return {
         "region": _region_dict(place),
         "points": [{"quarter": str(q), "label": q.label, **counts_dict(c)} for q, c in points],
@@ -147,7 +141,7 @@ def coverage_export(
     workbook; `households=true` adds every paired household's status (slower on a county).
     Recorded in the audit log: it names households and helpers."""
     place = coverage.coverage_region(request.user, region)
-    q = _quarter(quarter)
+    q = quarter_param(quarter)
     return coverage_file_response(request, q, place, households=households)
 
 

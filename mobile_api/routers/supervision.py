@@ -7,12 +7,11 @@ answer 404 alike for "not yours" and "does not exist".
 import uuid
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Router, Status
 from ninja.pagination import paginate
 
-from backend.errors import Unprocessable
 from mobile_api.auth import user_auth
+from mobile_api.params import quarter_param
 from mobile_api.schemas.common import AUTH_ERRORS, ErrorOut
 from mobile_api.schemas.supervision import (
     CheckIn,
@@ -24,19 +23,9 @@ from mobile_api.schemas.supervision import (
     VerifyOut,
 )
 from visits import supervision
-from visits.windows import Quarter, last_opened_quarter
 
 router = Router(tags=["督查抽查"], auth=user_auth)
 WRITE_ERRORS = {**AUTH_ERRORS, 409: ErrorOut}
-
-
-def _quarter(text: str | None) -> Quarter:
-    if not text:
-        return last_opened_quarter(timezone.now())
-    try:
-        return Quarter.parse(text)
-    except ValueError as exc:
-        raise Unprocessable("季度格式应为如 2026Q3", code="bad_quarter") from exc
 
 
 @router.get("/supervision/risks", response={200: list[RiskVisitOut], **AUTH_ERRORS})
@@ -46,7 +35,7 @@ def risk_list(request: HttpRequest, quarter: str | None = None, region: str | No
     first (summed flag severity, then flag count), each with its flags and their numbers."""
     user = request.user
     area = supervision.area_region(user, region) if region else None
-    return supervision.risk_list(user=user, quarter=_quarter(quarter), region=area)
+    return supervision.risk_list(user=user, quarter=quarter_param(quarter), region=area)
 
 
 @router.post("/supervision/draws", response={201: DrawDetailOut, **WRITE_ERRORS})
