@@ -41,3 +41,10 @@ def photo_for_user(*, user, photo_id: uuid.UUID | str) -> Photo:
     if photo is None:
         raise NotFound("照片不存在")
     return photo
+
+
+def photo_url(photo_id, variant: str = "display") -> str:
+    """Where a page shows a photo from: the area-checked file endpoint, never a media URL."""
+    from django.urls import reverse
+
+    return reverse("api:photo_file", kwargs={"photo_id": photo_id}) + f"?variant={variant}"

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from backend.errors import AppError, NotFound
 from media.models import PhotoKind
+from media.selectors import photo_url
 from media.services import photo_receive
 from visits import coverage, supervision
 from visits.models import SpotCheckOutcome
@@ -59,10 +60,6 @@ def _quarter(request: HttpRequest) -> Quarter:
 
 def _page(request: HttpRequest, qs):
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _thumb(photo_id) -> str:
-    return f"/api/v1/photos/{photo_id}/file?variant=thumbnail"
 
 
 # --- Risk list -----------------------------------------------------------------------------
@@ -153,7 +150,7 @@ def spot_check_draw(request: HttpRequest, draw_id: int) -> HttpResponse:
         raise Http404(exc.message) from exc
     checks = list(draw.checks.all())
     for check in checks:
-        check.thumbs = [_thumb(p.photo_id) for p in check.photos.all()]
+        check.thumbs = [photo_url(p.photo_id, "thumbnail") for p in check.photos.all()]
     verification = supervision.spot_check_verify(draw=draw) if "verify" in request.GET else None
     return render(
         request,

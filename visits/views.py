@@ -29,6 +29,7 @@ from backend.errors import Forbidden, NotFound
 from backend.notifications.services import Message, notify_each
 from backend.regions.models import Level, Region
 from backend.regions.selectors import region_path
+from media.selectors import photo_url
 from visits import coverage, reminders, selectors
 from visits.coverage import Counts
 from visits.models import FlagKind
@@ -300,8 +301,8 @@ def flagged(request: HttpRequest) -> HttpResponse:
         visit.thumbs = [
             (
                 vp.kind,
-                reverse("api:photo_file", kwargs={"photo_id": vp.photo_id}) + "?variant=thumbnail",
-                reverse("api:photo_file", kwargs={"photo_id": vp.photo_id}) + "?variant=display",
+                photo_url(vp.photo_id, "thumbnail"),
+                photo_url(vp.photo_id, "display"),
             )
             for vp in visit.visit_photos.all()
         ]
