@@ -40,7 +40,14 @@ from visits.models import (
     WindowExtension,
 )
 from visits.tasks import check_visit
-from visits.windows import SHANGHAI, Decision, Quarter, entry_allowed, quarters_for_visit
+from visits.windows import (
+    SHANGHAI,
+    Decision,
+    Extensions,
+    Quarter,
+    entry_allowed,
+    quarters_for_visit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -142,12 +149,16 @@ def _check_time(visited_at: datetime, now: datetime) -> None:
 
 def _window_decision(actor, visited_at: datetime, now: datetime, place: str) -> Decision:
     """The quarter the visit counts for, allowed both at the visit's time and now."""
+    quarters = quarters_for_visit(visited_at)
+    extensions = Extensions(actor, quarters, place=place)  # one read for every decision here
     decisions = [
-        entry_allowed(actor, q, visited_at, place=place) for q in quarters_for_visit(visited_at)
+        entry_allowed(actor, q, visited_at, place=place, extensions=extensions) for q in quarters
     ]
     decision = next((d for d in decisions if d.allowed), decisions[0])
     if decision.allowed:
-        decision_now = entry_allowed(actor, decision.window.quarter, now, place=place)
+        decision_now = entry_allowed(
+            actor, decision.window.quarter, now, place=place, extensions=extensions
+        )
         # Refused now, or allowed now only by an extension: the later decision is the one.
         if not decision_now.allowed or (decision.extension is None and decision_now.extension):
             decision = decision_now

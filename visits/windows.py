@@ -9,6 +9,7 @@ single check the API, the services and the tests use.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -193,8 +194,8 @@ def _actor_parts(actor) -> tuple[int | None, int | None, str | None]:
     return None, getattr(actor, "unit_id", None), getattr(actor, "region_id", None)
 
 
-def extensions_for(actor, quarter: Quarter, *, place: str | None = None):
-    """The extensions of a quarter that apply to an actor (helper, unit or their user).
+def extensions_for(actor, quarters: Iterable[Quarter], *, place: str | None = None):
+    """The extensions of the quarters that apply to an actor (helper, unit or their user).
 
     An area extension applies when the actor's registered region, or the place visited (a
     village code), lies in the area.
@@ -210,29 +211,65 @@ def extensions_for(actor, quarter: Quarter, *, place: str | None = None):
     ancestors = {(code[:digits]).ljust(12, "0") for code in codes for digits in (2, 4, 6, 9, 12)}
     if ancestors:
         target |= Q(area_id__in=sorted(ancestors))
-    return WindowExtension.objects.filter(target, year=quarter.year, quarter=quarter.q)
+    of_quarters = Q(pk__in=[])
+    for quarter in set(quarters):
+        of_quarters |= Q(year=quarter.year, quarter=quarter.q)
+    return WindowExtension.objects.filter(target, of_quarters)
+
+
+class Extensions:
+    """The extensions of some quarters that apply to one actor and place: read in one query
+    the first time a decision needs one, then asked for any of those quarters at any moment.
+    A submission decides at the visit's time and at the moment of entry; one read serves both.
+    """
+
+    def __init__(self, actor, quarters: Iterable[Quarter], *, place: str | None = None):
+        self.actor, self.quarters, self.place = actor, frozenset(quarters), place
+        self._rows: list[WindowExtension] | None = None
+
+    def latest(self, quarter: Quarter, moment: datetime) -> WindowExtension | None:
+        """The extension of `quarter` that runs longest past `moment`, if any runs past it."""
+        if quarter not in self.quarters:
+            raise ValueError(f"{quarter} was not read")
+        if self._rows is None:
+            self._rows = list(
+                extensions_for(self.actor, self.quarters, place=self.place).order_by(
+                    "-until", "-pk"
+                )
+            )
+        return next(
+            (
+                e
+                for e in self._rows
+                if (e.year, e.quarter) == (quarter.year, quarter.q) and e.until > moment
+            ),
+            None,
+        )
 
 
 def entry_allowed(
-    actor, quarter: Quarter, moment: datetime, *, place: str | None = None
+    actor,
+    quarter: Quarter,
+    moment: datetime,
+    *,
+    place: str | None = None,
+    extensions: Extensions | None = None,
 ) -> Decision:
     """May `actor` (a Helper, a Unit, or its User) enter a visit for `quarter` at `moment`?
 
     Inside the quarter's window: yes. Otherwise only under an office's extension of that
     quarter for the actor (or its area, or the visited place's area), from the quarter's first
-    day until the extension's end.
+    day until the extension's end. Pass `extensions` (read for this actor and place) when
+    deciding several moments or quarters, so they share one query.
     """
     window = window_for(quarter)
     moment = _aware(moment)
     if window.contains(moment):
         return Decision(True, "", window)
     if quarter.starts_at() <= moment:
-        extension = (
-            extensions_for(actor, quarter, place=place)
-            .filter(until__gt=moment)
-            .order_by("-until", "-pk")
-            .first()
-        )
+        if extensions is None:
+            extensions = Extensions(actor, [quarter], place=place)
+        extension = extensions.latest(quarter, moment)
         if extension is not None:
             until = timezone.localtime(extension.until, SHANGHAI)
             return Decision(

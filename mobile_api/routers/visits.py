@@ -37,7 +37,14 @@ from mobile_api.schemas.visits import (
     WindowOut,
 )
 from visits import selectors, services
-from visits.windows import SHANGHAI, Quarter, entry_allowed, last_opened_quarter, next_window
+from visits.windows import (
+    SHANGHAI,
+    Extensions,
+    Quarter,
+    entry_allowed,
+    last_opened_quarter,
+    next_window,
+)
 
 router = Router(tags=["走访"], auth=user_auth)
 WRITE_ERRORS = {**AUTH_ERRORS, 409: ErrorOut}
@@ -67,10 +74,12 @@ def visit_window(request: HttpRequest):
     (an office's extension counts)."""
     now = timezone.now()
     window = next_window(now)
-    decision = entry_allowed(request.user, window.quarter, now)
+    before = window.quarter.shift(-1)
+    extensions = Extensions(request.user, [window.quarter, before])
+    decision = entry_allowed(request.user, window.quarter, now, extensions=extensions)
     if not decision.allowed and not window.contains(now):
         # Between windows an extension of the quarter that just closed may still run.
-        late = entry_allowed(request.user, window.quarter.shift(-1), now)
+        late = entry_allowed(request.user, before, now, extensions=extensions)
         if late.allowed:
             window, decision = late.window, late
     return {

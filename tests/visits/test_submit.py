@@ -1,6 +1,8 @@
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from backend.register.models import Pairing
 from tests import factories as f
@@ -262,3 +264,28 @@ def test_late_visit_under_an_extension_counts_for_the_extended_quarter(
     )
     assert response.status_code == 201, response.json()
     assert response.json()["quarter"] == "2026Q4"
+
+
+def test_entry_under_an_extension_reads_the_extensions_once(
+    api_client, helper_a_user, household_a, town_a_office, clock
+):
+    # Between windows the rule asks about two quarters, at the visit's time and now: one read.
+    clock.set("2026-11-23 09:00")
+    extension_grant(
+        user=town_a_office,
+        quarter=Quarter(2026, 4),
+        until=at("2026-11-30 00:00"),
+        reason="性能测试",
+        helper=helper_a_user.helper,
+    )
+    clock.set("2026-11-23 18:00")
+    photos = visit_photos(helper_a_user, taken=at("2026-11-23 10:00"))
+    client = api_client.as_user(helper_a_user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            "/visits", payload(household_a, photos, visited_at=at("2026-11-23 10:00"))
+        )
+    assert response.status_code == 201, response.json()
+    assert response.json()["quarter"] == "2026Q4" and response.json()["extension_id"]
+    reads = [q for q in queries.captured_queries if "visits_windowextension" in q["sql"]]
+    assert len(reads) == 1

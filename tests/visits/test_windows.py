@@ -7,6 +7,7 @@ from tests import factories as f
 from tests.visits.helpers import at
 from visits.services import extension_grant
 from visits.windows import (
+    Extensions,
     Quarter,
     entry_allowed,
     last_opened_quarter,
@@ -102,6 +103,15 @@ def test_extension_for_a_helper(helper_a, regions, town_a_office):
     # An extension also lets entry start early, but not before the quarter began.
     assert entry_allowed(helper_a, Q4, at("2026-11-23 12:00")).allowed
     assert not entry_allowed(helper_a, Q4, at("2026-09-30 12:00")).allowed
+    # One read answers several quarters and moments alike, and only the quarters it read.
+    read = Extensions(helper_a, [Q4, Quarter(2027, 1)])
+    assert entry_allowed(helper_a, Q4, at("2027-01-19 23:59"), extensions=read).extension == ext
+    assert not entry_allowed(helper_a, Q4, at("2027-01-20 00:00"), extensions=read).allowed
+    assert not entry_allowed(
+        helper_a, Quarter(2027, 1), at("2027-04-15 00:00"), extensions=read
+    ).allowed
+    with pytest.raises(ValueError):
+        read.latest(Q3, at("2026-10-01 00:00"))
 
 
 @pytest.mark.django_db
