@@ -140,6 +140,22 @@ def _replay(model, *, user: User, pk: uuid.UUID, digest: str):
     return existing
 
 
+def _submit_once(model, create, *, user: User, data, now: datetime):
+    """Run `create` once per client key. No look-up of the key first: `create` replays a visit
+    already made under it after taking its row lock (so a retry is answered there, even after
+    the window closed), and a race lost at the insert is replayed or refused here."""
+    digest = content_hash(data)
+    _check_time(data.visited_at, now)
+    try:
+        return create(user=user, data=data, digest=digest, now=now)
+    except IntegrityError:
+        # A racing request won: either the same key (replay it) or the same photo (refuse).
+        existing = _replay(model, user=user, pk=data.id, digest=digest)
+        if existing is not None:
+            return existing, False
+        raise Conflict("照片已用于其他走访,请重新拍摄", code="photo_used") from None
+
+
 def _check_time(visited_at: datetime, now: datetime) -> None:
     if timezone.is_naive(visited_at):
         raise Unprocessable("走访时间必须带时区", code="naive_datetime")
@@ -270,22 +286,9 @@ def visit_submit(
 ) -> tuple[Visit, bool]:
     """Accept a helper's visit; (visit, created). The same request again returns the same
     visit with created=False; the same key with other content is a Conflict."""
-    now = now or timezone.now()
-    digest = content_hash(data)
-    existing = _replay(Visit, user=user, pk=data.id, digest=digest)
-    if existing is not None:
-        return existing, False
     if user.role != Role.HELPER or user.helper_id is None:
         raise Forbidden("只有帮扶责任人可以提交走访", code="not_helper")
-    _check_time(data.visited_at, now)
-    try:
-        return _visit_create(user=user, data=data, digest=digest, now=now)
-    except IntegrityError:
-        # A racing request won: either the same key (replay it) or the same photo (refuse).
-        existing = _replay(Visit, user=user, pk=data.id, digest=digest)
-        if existing is not None:
-            return existing, False
-        raise Conflict("照片已用于其他走访,请重新拍摄", code="photo_used") from None
+    return _submit_once(Visit, _visit_create, user=user, data=data, now=now or timezone.now())
 
 
 @transaction.atomic
@@ -395,21 +398,11 @@ def village_visit_submit(
     *, user: User, data: VillageVisitInput, now: datetime | None = None
 ) -> tuple[VillageVisit, bool]:
     """Accept a pairing unit's visit to its weak village; same window and rules as households."""
-    now = now or timezone.now()
-    digest = content_hash(data)
-    existing = _replay(VillageVisit, user=user, pk=data.id, digest=digest)
-    if existing is not None:
-        return existing, False
     if user.role != Role.UNIT or user.unit_id is None:
         raise Forbidden("只有帮扶单位可以提交薄弱村走访", code="not_unit")
-    _check_time(data.visited_at, now)
-    try:
-        return _village_visit_create(user=user, data=data, digest=digest, now=now)
-    except IntegrityError:
-        existing = _replay(VillageVisit, user=user, pk=data.id, digest=digest)
-        if existing is not None:
-            return existing, False
-        raise Conflict("照片已用于其他走访,请重新拍摄", code="photo_used") from None
+    return _submit_once(
+        VillageVisit, _village_visit_create, user=user, data=data, now=now or timezone.now()
+    )
 
 
 @transaction.atomic

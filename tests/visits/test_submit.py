@@ -75,6 +75,19 @@ def test_retry_with_same_content_replays_and_other_content_conflicts(
     assert Visit.objects.count() == 1
 
 
+def test_retry_after_the_window_closed_or_the_pairing_ended_still_replays(
+    helper_client, helper_a_user, household_a, photos, clock
+):
+    # The phone lost the first answer and sends again later: the visit made is its answer.
+    body = payload(household_a, photos, visited_at=VISITED)
+    assert helper_client.post("/visits", body).status_code == 201
+    Pairing.objects.filter(household=household_a).update(end_date=at("2026-12-26 00:00").date())
+    clock.set("2027-01-12 09:00")  # the Q4 window closed on the 11th
+    again = helper_client.as_user(helper_a_user).post("/visits", body)  # a fresh login
+    assert again.status_code == 200, again.json()
+    assert Visit.objects.count() == 1
+
+
 def test_outside_the_window_is_refused_saying_which(api_client, helper_a_user, household_a, clock):
     clock.set("2026-11-23 12:00")
     photos = visit_photos(helper_a_user, taken=at("2026-11-15 10:00"))
