@@ -52,9 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Static files (CSS of the pages) straight from the app server, compressed and cached:
-    # WhiteNoise, able to run async, so the chain needs no thread hop of its own around it.
-    "backend.static_files.StaticFilesMiddleware",
+    # Static files (CSS of the pages) straight from the app server, compressed and cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # A photo upload declaring more than PHOTO_MAX_BYTES gets its 413 before the body is parsed.
     "media.middleware.PhotoUploadLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

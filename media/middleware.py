@@ -10,7 +10,6 @@ limit, e.g. nginx `client_max_body_size`, is what stops the bytes at the door.)
 
 from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import NoReverseMatch, reverse
@@ -50,64 +49,30 @@ def _path(name: str) -> str | None:
 
 
 class PhotoUploadLimitMiddleware:
-    """Sync and async: under ASGI a sync-only middleware costs every request two thread hops
-    (see `backend/static_files.py`). The async path stays in the event loop except for the
-    anonymous count, which talks to the cache."""
-
-    sync_capable = True
-    async_capable = True
-
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
         self._paths: frozenset[str] | None = None
         self._public_path: str | None = None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if self.async_mode:
-            return self.__acall__(request)
-        if self._watched(request):
-            if refused := self._too_large(request):
-                return refused
-            if request.path == self._public_path and not public_upload_allowed(request):
-                return _error_response(_throttled())
+        if request.method == "POST":
+            if self._paths is None:
+                self._paths = frozenset(filter(None, map(_path, UPLOAD_URL_NAMES)))
+                self._public_path = _path(PUBLIC_URL_NAME)
+            if request.path in self._paths:
+                try:
+                    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+                except ValueError:
+                    declared = 0
+                if declared > settings.PHOTO_MAX_BYTES + MULTIPART_OVERHEAD:
+                    return _error_response(reject_too_large(declared))
+                if request.path == self._public_path and not public_upload_allowed(request):
+                    return _error_response(
+                        AppError(
+                            "上传过于频繁,请稍后再试",
+                            code="throttled",
+                            status=429,
+                            detail={"retry_after_seconds": PUBLIC_WINDOW_SECONDS},
+                        )
+                    )
         return self.get_response(request)
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        if self._watched(request):
-            if refused := self._too_large(request):
-                return refused
-            if request.path == self._public_path and not await sync_to_async(
-                public_upload_allowed, thread_sensitive=False
-            )(request):
-                return _error_response(_throttled())
-        return await self.get_response(request)
-
-    def _watched(self, request: HttpRequest) -> bool:
-        if request.method != "POST":
-            return False
-        if self._paths is None:
-            self._paths = frozenset(filter(None, map(_path, UPLOAD_URL_NAMES)))
-            self._public_path = _path(PUBLIC_URL_NAME)
-        return request.path in self._paths
-
-    @staticmethod
-    def _too_large(request: HttpRequest) -> JsonResponse | None:
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
-        if declared > settings.PHOTO_MAX_BYTES + MULTIPART_OVERHEAD:
-            return _error_response(reject_too_large(declared))
-        return None
-
-
-def _throttled() -> AppError:
-    return AppError(
-        "上传过于频繁,请稍后再试",
-        code="throttled",
-        status=429,
-        detail={"retry_after_seconds": PUBLIC_WINDOW_SECONDS},
-    )
