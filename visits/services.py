@@ -166,7 +166,8 @@ def _check_time(visited_at: datetime, now: datetime) -> None:
 def _window_decision(actor, visited_at: datetime, now: datetime, place: str) -> Decision:
     """The quarter the visit counts for, allowed both at the visit's time and now."""
     quarters = quarters_for_visit(visited_at)
-    extensions = Extensions(actor, quarters, place=place)  # one read for every decision here
+    # One read for every decision here.
+    extensions = Extensions(actor, quarters, since=min(visited_at, now), place=place)
     decisions = [
         entry_allowed(actor, q, visited_at, place=place, extensions=extensions) for q in quarters
     ]

@@ -223,19 +223,28 @@ class Extensions:
     A submission decides at the visit's time and at the moment of entry; one read serves both.
     """
 
-    def __init__(self, actor, quarters: Iterable[Quarter], *, place: str | None = None):
+    def __init__(
+        self,
+        actor,
+        quarters: Iterable[Quarter],
+        *,
+        since: datetime,
+        place: str | None = None,
+    ):
         self.actor, self.quarters, self.place = actor, frozenset(quarters), place
+        self.since = _aware(since)  # the earliest moment asked about: older ones are not read
         self._rows: list[WindowExtension] | None = None
 
     def latest(self, quarter: Quarter, moment: datetime) -> WindowExtension | None:
         """The extension of `quarter` that runs longest past `moment`, if any runs past it."""
-        if quarter not in self.quarters:
-            raise ValueError(f"{quarter} was not read")
+        moment = _aware(moment)
+        if quarter not in self.quarters or moment < self.since:
+            raise ValueError(f"{quarter} at {moment} was not read")
         if self._rows is None:
             self._rows = list(
-                extensions_for(self.actor, self.quarters, place=self.place).order_by(
-                    "-until", "-pk"
-                )
+                extensions_for(self.actor, self.quarters, place=self.place)
+                .filter(until__gt=self.since)
+                .order_by("-until", "-pk")
             )
         return next(
             (
@@ -268,7 +277,7 @@ def entry_allowed(
         return Decision(True, "", window)
     if quarter.starts_at() <= moment:
         if extensions is None:
-            extensions = Extensions(actor, [quarter], place=place)
+            extensions = Extensions(actor, [quarter], since=moment, place=place)
         extension = extensions.latest(quarter, moment)
         if extension is not None:
             until = timezone.localtime(extension.until, SHANGHAI)

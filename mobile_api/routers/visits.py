@@ -75,7 +75,7 @@ def visit_window(request: HttpRequest):
     now = timezone.now()
     window = next_window(now)
     before = window.quarter.shift(-1)
-    extensions = Extensions(request.user, [window.quarter, before])
+    extensions = Extensions(request.user, [window.quarter, before], since=now)
     decision = entry_allowed(request.user, window.quarter, now, extensions=extensions)
     if not decision.allowed and not window.contains(now):
         # Between windows an extension of the quarter that just closed may still run.

@@ -104,14 +104,16 @@ def test_extension_for_a_helper(helper_a, regions, town_a_office):
     assert entry_allowed(helper_a, Q4, at("2026-11-23 12:00")).allowed
     assert not entry_allowed(helper_a, Q4, at("2026-09-30 12:00")).allowed
     # One read answers several quarters and moments alike, and only the quarters it read.
-    read = Extensions(helper_a, [Q4, Quarter(2027, 1)])
+    read = Extensions(helper_a, [Q4, Quarter(2027, 1)], since=at("2027-01-19 23:59"))
     assert entry_allowed(helper_a, Q4, at("2027-01-19 23:59"), extensions=read).extension == ext
     assert not entry_allowed(helper_a, Q4, at("2027-01-20 00:00"), extensions=read).allowed
     assert not entry_allowed(
         helper_a, Quarter(2027, 1), at("2027-04-15 00:00"), extensions=read
     ).allowed
     with pytest.raises(ValueError):
-        read.latest(Q3, at("2026-10-01 00:00"))
+        read.latest(Q3, at("2027-01-19 23:59"))
+    with pytest.raises(ValueError):  # before the earliest moment read
+        read.latest(Q4, at("2027-01-15 00:00"))
 
 
 @pytest.mark.django_db
