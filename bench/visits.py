@@ -1,6 +1,6 @@
 """Benchmark: visits with four full-size phone photos each, against the real ASGI server.
 
-    python bench/visits.py [--clients 8] [--visits 200] [--web-workers 2] [--task-workers 2]
+    python bench/visits.py [--clients 8] [--visits 200] [--web-workers 4] [--task-workers 2]
 
 It creates (drops and recreates) the PostgreSQL database `relief_visits_bench`, seeds the demo
 county (`seed_demo --households 2000`), gives bench helpers a Q4 window extension (the real
@@ -15,7 +15,13 @@ rule path: today, 2026-11-23, lies between windows), starts uvicorn on port 8102
 3. the worker's throughput: fully processed photos (derivatives and hash) per second.
 
 It prints visits/s, p50/p95 latency of a whole visit (4 uploads + submit) and of each request,
-the server processes' peak RSS, the ratio to the bare upload, and photos processed per second.
+the server processes' peak RSS, the ratio to the bare upload, and photos processed per second;
+and where the CPU went: the server's, PostgreSQL's and this client's CPU a visit, and how busy
+the machine's cores were. Total CPU a visit over the cores is the ceiling on visits/s.
+
+Web workers default to twice the cores: a server process runs its Python under one lock (the
+GIL), and the kernel hands the clients' keep-alive connections to the processes unevenly, so
+with one process a core a busy process held its clients back while the other core idled.
 """
 
 import argparse
@@ -161,6 +167,31 @@ def rss_tree_kb(root_pids: list[int]) -> int:
         except OSError:
             pass
     return total
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by the PostgreSQL server's live processes (the pooled backends
+    serving the bench live through a phase)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                head, fields = fh.read().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.endswith("(postgres"):
+            fields = fields.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)  # idle and iowait are not busy
 
 
 def cpu_tree_s(root_pids: list[int]) -> float:
@@ -320,7 +351,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--visits", type=int, default=200)
-    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--task-workers", type=int, default=2)
     parser.add_argument("--households", type=int, default=2000)
     parser.add_argument(
@@ -400,11 +431,14 @@ def main() -> None:
 
         load_before = os.getloadavg()[0]
         cpu0, own0 = cpu_tree_s([server.pid]), time.process_time()
+        pg0, ticks0 = postgres_cpu_s(), machine_ticks()
         real = run_visits(clients, photos, args.visits, bare=False)
         cpu1, own1 = cpu_tree_s([server.pid]), time.process_time()
+        pg1, ticks1 = postgres_cpu_s(), machine_ticks()
         server_peak_mb = rss.peak / 1024
         bare = run_visits(clients, photos, args.visits, bare=True)
         cpu2, own2 = cpu_tree_s([server.pid]), time.process_time()
+        pg2, ticks2 = postgres_cpu_s(), machine_ticks()
         rss.running = False
 
         if args.defer_worker:
@@ -459,6 +493,19 @@ def main() -> None:
         f" {(cpu2 - cpu1) / args.visits * 1000:.0f} ms bare;"
         f" bench client CPU {(own1 - own0) / args.visits * 1000:.0f} ms real,"
         f" {(own2 - own1) / args.visits * 1000:.0f} ms bare"
+    )
+    cores = os.cpu_count() or 1
+
+    def busy(a: tuple[int, int], b: tuple[int, int]) -> float:
+        return (b[0] - a[0]) / max(1, b[1] - a[1]) * cores
+
+    print(
+        f"PostgreSQL CPU a visit   {(pg1 - pg0) / args.visits * 1000:.0f} ms real,"
+        f" {(pg2 - pg1) / args.visits * 1000:.0f} ms bare"
+    )
+    print(
+        f"machine cores busy       {busy(ticks0, ticks1):.2f} real,"
+        f" {busy(ticks1, ticks2):.2f} bare (of {cores})"
     )
     print(
         f"load average at start    {load_before:.1f} on {os.cpu_count()} cores"
