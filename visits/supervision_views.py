@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -180,19 +181,25 @@ def spot_check_record(request: HttpRequest, check_id: int) -> HttpResponse:
         messages.error(request, f"每次核查最多上传{MAX_PHOTOS}张照片")
         return redirect(f"{back}#check-{check.pk}")
     try:
-        photo_ids = [
-            photo_receive(
-                photo_id=uuid.uuid4(), file=upload, kind=PhotoKind.SPOT_CHECK, user=request.user
-            ).photo.pk
-            for upload in files
-        ]
-        supervision.spot_check_record(
-            user=request.user,
-            check_id=check.pk,
-            outcome=request.POST.get("outcome", ""),
-            notes=request.POST.get("notes", ""),
-            photo_ids=photo_ids,
-        )
+        # One transaction: a refused record keeps none of the photos sent with it (their
+        # stored files go with `cleanup_orphans`, their processing is never queued).
+        with transaction.atomic():
+            photo_ids = [
+                photo_receive(
+                    photo_id=uuid.uuid4(),
+                    file=upload,
+                    kind=PhotoKind.SPOT_CHECK,
+                    user=request.user,
+                ).photo.pk
+                for upload in files
+            ]
+            supervision.spot_check_record(
+                user=request.user,
+                check_id=check.pk,
+                outcome=request.POST.get("outcome", ""),
+                notes=request.POST.get("notes", ""),
+                photo_ids=photo_ids,
+            )
     except AppError as exc:
         messages.error(request, f"第{check.rank}条:{exc.message}")
     else:

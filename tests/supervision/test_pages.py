@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from media.models import Photo
 from tests.supervision.data import FlagKind, flag, make_visit
 from tests.visits.helpers import make_jpeg
 from visits.models import SpotCheckDraw, SpotCheckOutcome
@@ -75,6 +76,23 @@ def test_draw_and_record_an_outcome_with_a_photo(supervisor, draw_days, flagged,
     assert stored.kind == "spot_check" and stored.region_id == flagged[0].village_id
     listing = client.get(reverse("coverage:spot_checks")).content.decode()
     assert f'href="{reverse("coverage:spot_check_draw", args=[draw.pk])}"' in listing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_record_keeps_none_of_its_photos(supervisor, draw_days, flagged, regions):
+    client = logged_in(supervisor)
+    client.post(reverse("coverage:spot_checks"), {"size": "2"})
+    check = SpotCheckDraw.objects.get().checks.get(visit=flagged[0])
+    photo = SimpleUploadedFile("c.jpg", make_jpeg(seed=8), content_type="image/jpeg")
+    done = client.post(
+        reverse("coverage:spot_check_record", args=[check.pk]),
+        {"outcome": "problem_found", "notes": "", "photos": photo},  # a finding needs notes
+        follow=True,
+    )
+    assert "发现问题时须填写核查说明" in done.content.decode()
+    check.refresh_from_db()
+    assert check.outcome == SpotCheckOutcome.PENDING
+    assert not Photo.objects.filter(kind="spot_check").exists()
 
 
 @pytest.mark.django_db
