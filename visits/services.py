@@ -300,7 +300,9 @@ def _visit_create(
     # Visits of one household are serialized on its row: a retry waiting here sees the visit
     # its twin committed, and income records of a quarter are replaced one at a time.
     household = (
-        Household.objects.select_for_update()
+        # Of the household alone: FOR UPDATE with the join would lock the village's row too,
+        # and serialize every submission of the village (bench/visits.py: 50 ms a visit).
+        Household.objects.select_for_update(of=("self",))
         .select_related("village")
         .filter(pk=data.household_id)
         .first()

@@ -119,3 +119,29 @@ def test_ten_identical_http_posts_at_once(helper_a_user, household_a, monkeypatc
     )
     assert sorted(results) == [200] * 9 + [201], results
     assert Visit.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_locks_its_household_not_its_village(helper_a_user, household_a):
+    import psycopg
+
+    from backend.regions.models import Region
+
+    photos = visit_photos(helper_a_user, taken=at("2026-12-25 10:00"))
+    # Another transaction holds the village's row as one does that has just written a row
+    # referring to it (another visit of the village, a photo given its region): key share.
+    with psycopg.connect(**connection.get_connection_params()) as holder:
+        holder.execute(
+            f'SELECT 1 FROM "{Region._meta.db_table}" WHERE code = %s FOR KEY SHARE',
+            [household_a.village_id],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        try:
+            visit, created = visit_submit(
+                user=helper_a_user, data=_data(household_a, photos), now=NOW
+            )
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    assert created and visit.village_id == household_a.village_id
