@@ -12,7 +12,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from backend.live import group_name, send_soon
+from backend.live import group_name, send_each
 from backend.notifications.models import Notification
 from backend.notifications.sms import sms_sender
 
@@ -89,7 +89,7 @@ def notify_each(
     if not new:
         return 0
     transaction.on_commit(
-        lambda: send_soon(
+        lambda: send_each(
             (user_group(n.recipient_id), {"type": "notification", "notification": as_event(n)})
             for n in new
         )
