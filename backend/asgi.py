@@ -20,16 +20,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
-from backend.live import bind_server_loop  # noqa: E402
 from backend.routing import websocket_urlpatterns  # noqa: E402
 from backend.ws_auth import TokenAuthMiddleware  # noqa: E402
 from media.asgi import photo_upload_limit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # An oversized photo is refused from its headers, before Django reads the body; live
-        # updates made in sync views are handed to this server's event loop (backend.live).
-        "http": bind_server_loop(photo_upload_limit(django_asgi_app)),
+        # An oversized photo is refused from its headers, before Django reads the body.
+        "http": photo_upload_limit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),

@@ -170,8 +170,8 @@ def rss_tree_kb(root_pids: list[int]) -> int:
 
 
 def postgres_cpu_s() -> float:
-    """CPU seconds used so far by the PostgreSQL server's live processes (the pooled backends
-    serving the bench live through a phase)."""
+    """CPU seconds used so far by the PostgreSQL server's processes: the live ones, and the
+    backends that exited (counted in their parent's children's time)."""
     tick, total = os.sysconf("SC_CLK_TCK"), 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -183,7 +183,7 @@ def postgres_cpu_s() -> float:
             continue
         if head.endswith("(postgres"):
             fields = fields.split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            total += sum(int(f) for f in fields[11:15]) / tick  # utime stime cutime cstime
     return total
 
 
