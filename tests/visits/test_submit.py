@@ -259,22 +259,33 @@ def test_submit_query_count_is_bounded(
         assert helper_client.post("/visits", body).status_code == 201
 
 
+def _extended_for(helper_user, office, clock, *, granted: str, until: str) -> None:
+    """The office extends Q4 2026 entry for the helper at `granted`, until `until`."""
+    clock.set(granted)
+    extension_grant(
+        user=office,
+        quarter=Quarter(2026, 4),
+        until=at(until),
+        reason="补走访",
+        helper=helper_user.helper,
+    )
+
+
+def _post_visit(api_client, helper_user, household, *, visited: str):
+    photos = visit_photos(helper_user, taken=at(visited))
+    return api_client.as_user(helper_user).post(
+        "/visits", payload(household, photos, visited_at=at(visited))
+    )
+
+
 def test_late_visit_under_an_extension_counts_for_the_extended_quarter(
     api_client, helper_a_user, household_a, town_a_office, clock
 ):
-    clock.set("2027-01-09 09:00")
-    extension_grant(
-        user=town_a_office,
-        quarter=Quarter(2026, 4),
-        until=at("2027-01-20 00:00"),
-        reason="补走访",
-        helper=helper_a_user.helper,
+    _extended_for(
+        helper_a_user, town_a_office, clock, granted="2027-01-09 09:00", until="2027-01-20 00:00"
     )
     clock.set("2027-01-13 18:00")
-    photos = visit_photos(helper_a_user, taken=at("2027-01-13 10:00"))
-    response = api_client.as_user(helper_a_user).post(
-        "/visits", payload(household_a, photos, visited_at=at("2027-01-13 10:00"))
-    )
+    response = _post_visit(api_client, helper_a_user, household_a, visited="2027-01-13 10:00")
     assert response.status_code == 201, response.json()
     assert response.json()["quarter"] == "2026Q4"
 
@@ -283,21 +294,12 @@ def test_entry_under_an_extension_reads_the_extensions_once(
     api_client, helper_a_user, household_a, town_a_office, clock
 ):
     # Between windows the rule asks about two quarters, at the visit's time and now: one read.
-    clock.set("2026-11-23 09:00")
-    extension_grant(
-        user=town_a_office,
-        quarter=Quarter(2026, 4),
-        until=at("2026-11-30 00:00"),
-        reason="性能测试",
-        helper=helper_a_user.helper,
+    _extended_for(
+        helper_a_user, town_a_office, clock, granted="2026-11-23 09:00", until="2026-11-30 00:00"
     )
     clock.set("2026-11-23 18:00")
-    photos = visit_photos(helper_a_user, taken=at("2026-11-23 10:00"))
-    client = api_client.as_user(helper_a_user)
     with CaptureQueriesContext(connection) as queries:
-        response = client.post(
-            "/visits", payload(household_a, photos, visited_at=at("2026-11-23 10:00"))
-        )
+        response = _post_visit(api_client, helper_a_user, household_a, visited="2026-11-23 10:00")
     assert response.status_code == 201, response.json()
     assert response.json()["quarter"] == "2026Q4" and response.json()["extension_id"]
     reads = [q for q in queries.captured_queries if "visits_windowextension" in q["sql"]]
