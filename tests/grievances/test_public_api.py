@@ -8,25 +8,13 @@ import pytest
 from grievances import codes, workflow
 from grievances.models import Grievance
 from tests.grievances.conftest import at
+from tests.grievances.helpers import file_grievance
 
 CODE_RE = re.compile(r"^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}$")
 
 
-def _file(api_client, regions, ip="127.0.0.1", **extra):
-    body = {
-        "kind": "complaint",
-        "category": "funds",
-        "region": regions.village_a1.code,
-        "text": "低保金被村干部截留,请调查。",
-        "name": "王建国",
-        "phone": "13911112222",
-        **extra,
-    }
-    return api_client.anonymous().post("/grievances", body, REMOTE_ADDR=ip)
-
-
 def test_file_and_track(api_client, regions):
-    response = _file(api_client, regions)
+    response = file_grievance(api_client, regions)
     assert response.status_code == 201, response.content
     body = response.json()
     assert CODE_RE.match(body["code"]) and "0" not in body["code"] and "O" not in body["code"]
@@ -49,7 +37,7 @@ def test_file_and_track(api_client, regions):
 
 
 def test_wrong_key_and_unknown_code_answer_the_same(api_client, regions):
-    body = _file(api_client, regions).json()
+    body = file_grievance(api_client, regions).json()
     wrong_key = api_client.get("/grievances/track", {"code": body["code"], "key": "2222-2222-2222"})
     unknown = api_client.get("/grievances/track", {"code": "2222-2222-22", "key": body["key"]})
     garbage = api_client.get("/grievances/track", {"code": "O0I1", "key": "x"})
@@ -58,15 +46,15 @@ def test_wrong_key_and_unknown_code_answer_the_same(api_client, regions):
 
 
 def test_filing_validates(api_client, regions):
-    response = _file(api_client, regions, name="", phone="", text="短")
+    response = file_grievance(api_client, regions, name="", phone="", text="短")
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert {"name", "phone", "text"} <= set(detail)
-    response = _file(api_client, regions, region="999999999999")
+    response = file_grievance(api_client, regions, region="999999999999")
     assert response.status_code == 422 and "region" in response.json()["detail"]
     assert Grievance.objects.count() == 0
     # Anonymous: no name needed.
-    assert _file(api_client, regions, anonymous=True, name="", phone="").status_code == 201
+    assert file_grievance(api_client, regions, anonymous=True, name="", phone="").status_code == 201
 
 
 def test_rate_limits(api_client, regions, settings):
@@ -74,9 +62,9 @@ def test_rate_limits(api_client, regions, settings):
     settings.GRIEVANCE_TRACK_LIMIT = 3
     # An address of this test's own: the counters live in the shared cache.
     ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
-    first = _file(api_client, regions, ip=ip).json()
-    assert _file(api_client, regions, ip=ip).status_code == 201
-    throttled = _file(api_client, regions, ip=ip)
+    first = file_grievance(api_client, regions, ip=ip).json()
+    assert file_grievance(api_client, regions, ip=ip).status_code == 201
+    throttled = file_grievance(api_client, regions, ip=ip)
     assert throttled.status_code == 429 and throttled.json()["code"] == "throttled"
     # Another address is counted apart.
     other = api_client.anonymous().post(
@@ -107,7 +95,7 @@ def test_rate_limits(api_client, regions, settings):
 
 
 def test_rate_and_reopen_through_the_api(api_client, regions, drive):
-    body = _file(api_client, regions).json()
+    body = file_grievance(api_client, regions).json()
     case = Grievance.objects.get()
     drive(case, "closed", now=at(2026, 9, 14))
     Grievance.objects.filter(pk=case.pk).update(closed_at=at(2026, 9, 14))
@@ -130,7 +118,7 @@ def test_rate_and_reopen_through_the_api(api_client, regions, drive):
 def test_reopen_within_the_window(api_client, regions, drive, town_a_office):
     from django.utils import timezone
 
-    body = _file(api_client, regions).json()
+    body = file_grievance(api_client, regions).json()
     case = drive(Grievance.objects.get(), "closed", now=timezone.now())
     creds = {"code": body["code"], "key": body["key"]}
     reopened = api_client.post("/grievances/track/reopen", {**creds, "reason": "问题没有解决"})
@@ -141,7 +129,7 @@ def test_reopen_within_the_window(api_client, regions, drive, town_a_office):
 
 
 def test_internal_notes_are_not_public(api_client, regions, town_a_office, handler_a, dept_a):
-    body = _file(api_client, regions).json()
+    body = file_grievance(api_client, regions).json()
     case = Grievance.objects.get()
     case = workflow.transition(case, "accept", town_a_office, "内部:此人多次上访", None)
     case = workflow.transition(
@@ -167,21 +155,21 @@ def test_photos_attach_once(api_client, regions, photo_count):
     )
     photo.original.save("x.jpg", ContentFile(b"abc"), save=False)
     photo.save()
-    response = _file(api_client, regions, photo_ids=[str(photo.id)])
+    response = file_grievance(api_client, regions, photo_ids=[str(photo.id)])
     assert response.status_code == 201
     photo.refresh_from_db()
     assert photo.region_id == regions.village_a1.code
     # The same photo cannot be claimed by another case.
-    response = _file(api_client, regions, photo_ids=[str(photo.id)])
+    response = file_grievance(api_client, regions, photo_ids=[str(photo.id)])
     assert response.status_code == 422 and response.json()["code"] == "photo_invalid"
 
 
 def test_filing_about_a_household_checks_it_lies_in_the_region(
     api_client, regions, household_a, household_b
 ):
-    about_own = _file(api_client, regions, household_id=household_a.pk)
+    about_own = file_grievance(api_client, regions, household_id=household_a.pk)
     assert about_own.status_code == 201, about_own.content
     assert Grievance.objects.get().household_id == household_a.pk
-    elsewhere = _file(api_client, regions, household_id=household_b.pk)
+    elsewhere = file_grievance(api_client, regions, household_id=household_b.pk)
     assert elsewhere.status_code == 422
     assert Grievance.objects.count() == 1

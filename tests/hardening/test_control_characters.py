@@ -5,25 +5,14 @@ import pytest
 
 from grievances.models import Grievance
 from mobile_api.schemas.common import has_control_characters
+from tests.grievances.helpers import file_grievance
 
 pytestmark = pytest.mark.django_db
 
 
-def _file(api_client, regions, text: str):
-    body = {
-        "kind": "complaint",
-        "category": "funds",
-        "region": regions.village_a1.code,
-        "text": text,
-        "name": "王建国",
-        "phone": "13911112222",
-    }
-    return api_client.anonymous().post("/grievances", body)
-
-
 @pytest.mark.parametrize("bad", ["\x00", "\x07", "\x1b[31m", "\x7f", "\x85"])
 def test_control_characters_are_refused(api_client, regions, bad):
-    response = _file(api_client, regions, f"低保金{bad}被截留")
+    response = file_grievance(api_client, regions, text=f"低保金{bad}被截留")
     assert response.status_code == 422, response.content
     body = response.json()
     assert body["code"] == "invalid_request"
@@ -32,7 +21,7 @@ def test_control_characters_are_refused(api_client, regions, bad):
 
 
 def test_tabs_and_line_breaks_are_text(api_client, regions):
-    response = _file(api_client, regions, "第一行\n第二行\r\n\t缩进")
+    response = file_grievance(api_client, regions, text="第一行\n第二行\r\n\t缩进")
     assert response.status_code == 201, response.content
     assert Grievance.objects.get().text.startswith("第一行\n第二行")
 

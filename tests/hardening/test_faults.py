@@ -34,6 +34,7 @@ from django.utils import timezone
 from backend.accounts.models import ApiToken, hash_token
 from grievances.models import Grievance
 from media.models import Photo
+from tests.grievances.helpers import file_grievance
 from tests.visits.helpers import HOME, KINDS, at, make_jpeg, payload, visit_photos
 from visits.models import Visit
 
@@ -73,18 +74,6 @@ def working_layer() -> dict:
     if django_settings.REDIS_URL:
         return redis_layer(django_settings.REDIS_URL)
     return {"BACKEND": "channels.layers.InMemoryChannelLayer"}
-
-
-def file_grievance(api_client, regions, text="低保金被村干部截留,请调查。"):
-    body = {
-        "kind": "complaint",
-        "category": "funds",
-        "region": regions.village_a1.code,
-        "text": text,
-        "name": "王建国",
-        "phone": "13911112222",
-    }
-    return api_client.anonymous().post("/grievances", body)
 
 
 def submit_visit(api_client, user, household, *, seed: int, when: str = "2026-12-25 10:00"):
