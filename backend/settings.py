@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from backend.env import env_bool, env_decimal, env_int, env_list, env_str
+from common.env import env_bool, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -39,15 +39,20 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
-    "backend.regions",
-    "backend.accounts",
-    "backend.register",
-    "backend.workdays",
-    "backend.notifications",
+    # Lowest layer first: the domain's shared apps, then the apps built on them.
+    "regions",
+    "accounts",
+    "register",
+    "workdays",
+    "notifications",
     "media",
     "visits",
     "grievances",
+    "coverage",
+    "supervision",
     "mobile_api",
+    "web",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -74,7 +79,7 @@ WSGI_APPLICATION = None
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "backend" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -82,7 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "backend.web.navigation",
+                "web.views.navigation",
             ],
         },
     },
@@ -139,7 +144,7 @@ if REDIS_URL:
     CACHES = {
         "default": {
             # Redis down must not fail requests: misses, dropped writes, counters fail open.
-            "BACKEND": "backend.cache.ResilientRedisCache",
+            "BACKEND": "common.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "relief"),
             # A hung Redis answers "unavailable" within seconds instead of holding the request.
@@ -166,7 +171,6 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media-not-served/"
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "backend" / "static"]
 S3_BUCKET = env_str("S3_BUCKET")
 if S3_BUCKET:
     _default_storage = {
@@ -241,7 +245,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimu
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
-AXES_LOCKOUT_CALLABLE = "backend.web.locked_out"
+AXES_LOCKOUT_CALLABLE = "web.views.locked_out"
 
 # --- Language and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -278,18 +282,18 @@ LOGGING = {
 # `manage.py run_due_jobs` runs each of these `run(*, now)` functions (cron, every few minutes).
 DUE_JOBS: list[str] = [
     "grievances.jobs.run",
-    "visits.jobs.run",
+    "coverage.jobs.run",
 ]
 # Called with `years=[...]` after an office loads (publishes) a calendar year.
 CALENDAR_LOADED_HOOKS: list[str] = [
     "grievances.services.recompute_provisional_deadlines",
 ]
-SMS_BACKEND = env_str("SMS_BACKEND", "backend.notifications.sms.ConsoleSmsSender")
+SMS_BACKEND = env_str("SMS_BACKEND", "notifications.sms.ConsoleSmsSender")
 # `manage.py seed_demo` calls each of these `seeder(*, context)` after it builds the demo
-# register (backend/register/demo.py): the place where apps add their own demo rows.
+# register (register/demo.py): the place where apps add their own demo rows.
 DEMO_SEEDERS: list[str] = [
-    "visits.demo.seed",  # 2026Q1-Q3 visits with photos and flags (skipped for big builds)
-    "grievances.demo.seed",  # ~60 cases in every state, through the real workflow
+    "demo.visits.seed",  # 2026Q1-Q3 visits with photos and flags (skipped for big builds)
+    "demo.grievances.seed",  # ~60 cases in every state, through the real workflow
 ]
 # Above this many households seed_demo adds no visits (the benchmarks' big builds add their own).
 DEMO_VISITS_MAX_HOUSEHOLDS = env_int("DEMO_VISITS_MAX_HOUSEHOLDS", 10_000, minimum=0)

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from backend import web
 from mobile_api.api import api
+from web import views as web
 
 urlpatterns = [
     path("", web.home, name="home"),
@@ -12,7 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("grievances/", include("grievances.urls")),
-    path("coverage/", include("visits.urls")),
+    path("coverage/", include("coverage.urls")),
+    path("coverage/", include("supervision.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

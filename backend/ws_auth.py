@@ -8,7 +8,7 @@ from channels.middleware import BaseMiddleware
 
 @database_sync_to_async
 def _user_for_token(raw: str):
-    from backend.accounts.services import user_for_token
+    from accounts.services import user_for_token
 
     return user_for_token(raw)
 

@@ -67,7 +67,7 @@ def add_visits() -> None:
     """Four quarters of visits, each an INSERT ... SELECT over the pairings (idempotent)."""
     from django.db import connection
 
-    from visits.coverage import quarter_dates
+    from coverage.selectors import quarter_dates
     from visits.windows import Quarter
 
     with connection.cursor() as cur:
@@ -190,9 +190,9 @@ def run(args) -> int:
     from django.utils import timezone
 
     import backend.asgi  # noqa: F401 (the server's own startup, its gc.freeze() included)
-    from backend.accounts.models import ApiToken, User, hash_token
-    from backend.accounts.roles import Role
-    from backend.regions.models import Level, Region
+    from accounts.models import ApiToken, User, hash_token
+    from accounts.roles import Role
+    from regions.models import Level, Region
 
     settings.ALLOWED_HOSTS = ["*"]
     user = User.objects.filter(role=Role.CITY_OFFICE).order_by("id").first() or (

@@ -23,8 +23,8 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from backend.accounts.models import ApiToken, User, hash_token  # noqa: E402
-from backend.register import demo  # noqa: E402
+from accounts.models import ApiToken, User, hash_token  # noqa: E402
+from demo import register as demo  # noqa: E402
 
 # One demo login per role the fuzzer calls as (the demo county's names); rugao_office is the
 # other county's office, an outsider to everything the others can see.

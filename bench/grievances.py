@@ -45,11 +45,11 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from backend.accounts.roles import Role  # noqa: E402
-from backend.regions.models import Level, Region  # noqa: E402
-from backend.register.models import Unit, UnitKind  # noqa: E402
+from accounts.roles import Role  # noqa: E402
 from grievances import jobs, selectors  # noqa: E402
 from grievances.models import Grievance  # noqa: E402
+from regions.models import Level, Region  # noqa: E402
+from register.models import Unit, UnitKind  # noqa: E402
 
 CHUNK = 50_000
 DEPARTMENTS = 40
@@ -240,7 +240,7 @@ def main() -> None:
 
     # 2. A department's queue page: its open cases by deadline, 50 a page, as the page shows.
     unit = Unit.objects.filter(handles_grievances=True).order_by("id").first()
-    from backend.accounts.models import User
+    from accounts.models import User
 
     handler, _ = User.objects.get_or_create(
         username="bench-handler",

@@ -53,8 +53,8 @@ OFFICES = r"""
 import json
 from datetime import timedelta
 from django.utils import timezone
-from backend.accounts.models import ApiToken, User, hash_token
-from backend.regions.models import Region
+from accounts.models import ApiToken, User, hash_token
+from regions.models import Region
 county = Region.objects.filter(level="county").order_by("code").first()
 towns = list(Region.objects.filter(parent=county).order_by("code")[:3])
 out = []

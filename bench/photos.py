@@ -118,12 +118,12 @@ def main() -> None:
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
-    from backend.accounts.models import ApiToken, User, hash_token
-    from backend.accounts.roles import Role
-    from backend.regions.models import Level, Region
+    from accounts.models import ApiToken, User, hash_token
+    from accounts.roles import Role
     from media.models import Photo, PhotoStatus
     from media.services import photo_receive
     from media.tasks import process_photo
+    from regions.models import Level, Region
 
     try:
         call_command("migrate", verbosity=0)

@@ -61,7 +61,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from backend.register import demo
+    from demo import register as demo
 
     print(f"database: {connection.settings_dict['NAME']} ({connection.vendor})")
     started = time.perf_counter()

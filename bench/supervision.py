@@ -7,7 +7,7 @@ helper a login (bulk SQL), adds 2026Q3 visits for ~85 % of paired households (~4
 then times, in-process:
 - the window-opening reminder (first run: one notification per helper; second run: nothing),
 - the closing-soon reminder and the first-working-day coverage reminder (first runs),
-- a whole `visits.jobs.run` when everything was already sent (the every-few-minutes cost),
+- a whole `coverage.jobs.run` when everything was already sent (the every-few-minutes cost),
 - the coverage aggregate alone, a spot-check draw over the county, and a risk-list page.
 """
 
@@ -100,13 +100,14 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from backend.accounts.models import User
-    from backend.accounts.roles import Role
-    from backend.notifications.models import Notification
-    from backend.regions.models import Level, Region
-    from backend.register.models import Household
+    from accounts.models import User
+    from accounts.roles import Role
+    from notifications.models import Notification
+    from regions.models import Level, Region
+    from register.models import Household
     from tests.supervision.data import at
-    from visits import jobs, reminders, supervision
+    from coverage import jobs, reminders
+    from supervision import services as supervision
     from visits.models import SpotCheckDraw, Visit
     from visits.windows import Quarter, window_for
 

@@ -59,9 +59,9 @@ import json, sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 from django.utils import timezone
-from backend.accounts.models import ApiToken, User, hash_token
-from backend.regions.models import Region
-from backend.register.models import Helper, Pairing
+from accounts.models import ApiToken, User, hash_token
+from regions.models import Region
+from register.models import Helper, Pairing
 from visits.services import extension_grant
 from visits.windows import Quarter
 

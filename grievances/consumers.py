@@ -7,7 +7,7 @@ sends to the case's region and each ancestor). Events carry no identity and no t
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from backend.accounts.roles import Role
+from accounts.roles import Role
 from grievances.selectors import sees_area
 from grievances.workflow import area_group, department_group
 

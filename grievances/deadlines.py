@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from backend.workdays.calendar import Calendar, DueDate, add_workdays, workdays_between
+from workdays.calendar import Calendar, DueDate, add_workdays, workdays_between
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from io import BytesIO
 from django.utils import timezone
 from openpyxl import Workbook
 
-from backend import xlsx
+from common import xlsx
 from grievances.models import Grievance
 from grievances.selectors import Quarter
 

@@ -14,10 +14,10 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from backend.errors import AppError
-from backend.notifications.services import notify
+from common.errors import AppError
 from grievances import deadlines, selectors, services, workflow
 from grievances.models import DUE_STATES, Action, DueKind, Grievance
+from notifications.services import notify
 
 BATCH = 500
 

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.http import HttpRequest
 
-from backend.errors import AppError
-from backend.ratelimit import hits_in_window
+from common.errors import AppError
+from common.ratelimit import hits_in_window
 
 
 class Throttled(AppError):

@@ -12,13 +12,13 @@ from datetime import date, datetime, time
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 
-from backend.accounts.models import User
-from backend.accounts.roles import OFFICE_ROLES, Role, is_office
-from backend.accounts.scoping import in_area
-from backend.errors import NotFound
-from backend.regions.models import PREFIX_DIGITS, Level, prefix_of_code
-from backend.register.models import Unit
+from accounts.models import User
+from accounts.roles import OFFICE_ROLES, Role, is_office
+from accounts.scoping import in_area
+from common.errors import NotFound
 from grievances.models import DUE_STATES, Grievance, GrievanceAssignment, GrievanceEvent, State
+from regions.models import PREFIX_DIGITS, Level, prefix_of_code
+from register.models import Unit
 
 
 def area_codes(code: str) -> list[str]:

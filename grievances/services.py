@@ -10,13 +10,11 @@ from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from backend.accounts.models import AuditAction
-from backend.accounts.roles import is_office
-from backend.accounts.scoping import code_in_area
-from backend.accounts.services import audit_record
-from backend.errors import NotFound, Unprocessable
-from backend.regions.models import Region, prefix_of_code
-from backend.register.models import Helper, Household, Unit
+from accounts.models import AuditAction
+from accounts.roles import is_office
+from accounts.scoping import code_in_area
+from accounts.services import audit_record
+from common.errors import NotFound, Unprocessable
 from grievances import codes, deadlines, workflow
 from grievances.models import (
     OPEN_STATES,
@@ -27,6 +25,8 @@ from grievances.models import (
     GrievancePhoto,
     Kind,
 )
+from regions.models import Region, prefix_of_code
+from register.models import Helper, Household, Unit
 
 MAX_PHOTOS = 9
 # The same answer for an unknown code and a wrong key: nothing tells them apart.

@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from backend.accounts.models import AuditAction
-from backend.accounts.services import audit_record
-from backend.errors import AppError, NotFound
-from backend.regions.models import Level, Region
+from accounts.models import AuditAction
+from accounts.services import audit_record
+from common.errors import AppError, NotFound
 from grievances import exports, present, ratelimit, selectors, services, workflow
 from grievances.models import Category, Kind, State
+from regions.models import Level, Region
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -20,12 +20,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from backend.accounts.roles import Role, is_office
-from backend.accounts.scoping import code_in_area
-from backend.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable
-from backend.live import group_name, send_on_commit
-from backend.notifications.services import notify
-from backend.register.models import Unit
+from accounts.roles import Role, is_office
+from accounts.scoping import code_in_area
+from common.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable
+from common.live import group_name, send_on_commit
 from grievances import deadlines, selectors
 from grievances.models import (
     Action,
@@ -37,6 +35,8 @@ from grievances.models import (
     Kind,
     State,
 )
+from notifications.services import notify
+from register.models import Unit
 
 
 class Actor(StrEnum):

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from backend.errors import error_body
+from common.errors import error_body
 from media.images import reject_too_large
 from media.middleware import MULTIPART_OVERHEAD, UPLOAD_URL_NAMES, _path
 

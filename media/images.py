@@ -21,7 +21,7 @@ import imagehash
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from backend.errors import AppError
+from common.errors import AppError
 from media.models import ContentType
 
 # Only these decoders ever run on uploaded bytes ("HEIF" is pillow-heif's, registered in

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import NoReverseMatch, reverse
 
-from backend.errors import AppError, error_body
-from backend.ratelimit import hits_in_window
+from common.errors import AppError, error_body
+from common.ratelimit import hits_in_window
 from media.images import reject_too_large
 
 # Room for the multipart framing and the form's small fields around the file itself.

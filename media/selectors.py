@@ -4,9 +4,9 @@ import uuid
 
 from django.db.models import QuerySet
 
-from backend.accounts.roles import FIELD_ROLES, Role
-from backend.accounts.scoping import in_area
-from backend.errors import NotFound
+from accounts.roles import FIELD_ROLES, Role
+from accounts.scoping import in_area
+from common.errors import NotFound
 from media.models import Photo
 
 

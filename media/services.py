@@ -22,11 +22,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from backend.errors import AppError, Conflict, NotFound, Unprocessable
-from backend.geo import CoordSystem, as_decimal, to_wgs84
-from backend.regions.models import Region
+from common.errors import AppError, Conflict, NotFound, Unprocessable
+from common.geo import CoordSystem, as_decimal, to_wgs84
 from media import images
 from media.models import ContentType, Photo, PhotoKind, PhotoStatus
+from regions.models import Region
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
-from backend.accounts.services import user_for_token
+from accounts.services import user_for_token
 
 
 class TokenAuth(HttpBearer):

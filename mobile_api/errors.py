@@ -12,7 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from backend.errors import AppError, error_body
+from common.errors import AppError, error_body
 from mobile_api.schemas.common import ErrorOut
 
 logger = logging.getLogger(__name__)

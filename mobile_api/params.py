@@ -1,7 +1,7 @@
 """Query parameters several routers read the same way."""
 
-from backend.errors import Unprocessable
-from visits import coverage
+from common.errors import Unprocessable
+from coverage import selectors as coverage
 from visits.windows import Quarter
 
 

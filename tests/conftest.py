@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from backend.accounts.roles import Role
-from backend.regions.models import Level, Region
+from accounts.roles import Role
+from regions.models import Level, Region
 from tests import factories as f
 
 SHARED_PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "photos"
@@ -166,7 +166,7 @@ def api_client():
     """A Django test client that speaks to /api/v1 as a given user (bearer token)."""
     from django.test import Client
 
-    from backend.accounts.models import ApiToken, hash_token
+    from accounts.models import ApiToken, hash_token
 
     class ApiClient:
         def __init__(self):

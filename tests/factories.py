@@ -6,10 +6,10 @@ from decimal import Decimal
 import factory
 from stdnum.cn import ric
 
-from backend.accounts.models import User
-from backend.accounts.roles import Role
-from backend.regions.models import Level, Region
-from backend.register.models import (
+from accounts.models import User
+from accounts.roles import Role
+from regions.models import Level, Region
+from register.models import (
     Designation,
     Helper,
     HelperKind,

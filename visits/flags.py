@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Min, Q, Subquery
 from django.utils import timezone
 
-from backend.geo import distance_m
+from common.geo import distance_m
 from media.models import Photo
 from visits.models import (
     INCOME_CATEGORIES,

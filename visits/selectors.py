@@ -24,10 +24,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
-from backend.accounts.models import User
-from backend.accounts.roles import Role, reads_area
-from backend.accounts.scoping import in_area
-from backend.register.models import (
+from accounts.models import User
+from accounts.roles import Role, reads_area
+from accounts.scoping import in_area
+from register.models import (
     Household,
     HouseholdStatus,
     IncomeThreshold,

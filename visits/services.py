@@ -18,18 +18,18 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backend.accounts.models import User
-from backend.accounts.roles import Role, is_office
-from backend.accounts.scoping import code_in_area
-from backend.errors import AppError, Conflict, Forbidden, Unprocessable
-from backend.geo import as_decimal, to_wgs84
-from backend.live import group_name, send_on_commit
-from backend.regions.models import PREFIX_DIGITS, Level, Region
-from backend.register.models import Helper, Household, Unit, UnitPairing, WeakVillage
-from backend.register.selectors import pairing_on
-from backend.versions import VISITS, bump_on_commit
+from accounts.models import User
+from accounts.roles import Role, is_office
+from accounts.scoping import code_in_area
+from common.errors import AppError, Conflict, Forbidden, Unprocessable
+from common.geo import as_decimal, to_wgs84
+from common.live import group_name, send_on_commit
+from common.versions import VISITS, bump_on_commit
 from media.models import VISIT_KINDS, Photo, PhotoKind
 from media.services import photos_set_region
+from regions.models import PREFIX_DIGITS, Level, Region
+from register.models import Helper, Household, Unit, UnitPairing, WeakVillage
+from register.selectors import pairing_on
 from visits import flags as flag_checks
 from visits.models import (
     INCOME_CATEGORIES,

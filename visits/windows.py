@@ -181,7 +181,7 @@ class Decision:
 
 def _actor_parts(actor) -> tuple[int | None, int | None, str | None]:
     """(helper id, unit id, region code) of a Helper, a Unit, or a User standing for one."""
-    from backend.register.models import Helper, Unit
+    from register.models import Helper, Unit
 
     if isinstance(actor, Helper):
         return actor.pk, actor.unit_id, actor.region_id

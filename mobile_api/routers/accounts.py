@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from backend.accounts.services import token_issue, token_revoke
+from accounts.services import token_issue, token_revoke
 from mobile_api.auth import token_auth, user_auth
 from mobile_api.schemas.accounts import MeOut, TokenIn, TokenOut
 from mobile_api.schemas.common import ErrorOut

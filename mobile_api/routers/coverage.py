@@ -1,24 +1,25 @@
 """Coverage over the API: the drill-down, the pending list, the trend and the XLSX export.
 
 Offices, supervisors and admins only (others 403); a region outside the caller's area, or
-unknown, is a 404 with the same body. The numbers come from `visits.coverage`.
+unknown, is a 404 with the same body. The numbers come from `coverage.selectors`.
 """
 
 from django.http import FileResponse, HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from backend.accounts.models import AuditAction
-from backend.accounts.services import audit_record
-from backend.errors import Unprocessable
-from backend.regions.models import Level, Region
+from accounts.models import AuditAction
+from accounts.services import audit_record
+from common.errors import Unprocessable
+from coverage import exports
+from coverage import selectors as coverage
+from coverage.selectors import Counts, CoverageReport
+from coverage.village import helper_ref, village_detail
 from mobile_api.auth import user_auth
 from mobile_api.params import quarter_param
 from mobile_api.schemas.common import AUTH_ERRORS
 from mobile_api.schemas.coverage import CoverageOut, PendingPageOut, TrendOut
-from visits import coverage, exports
-from visits.coverage import Counts, CoverageReport
-from visits.village_coverage import helper_ref, village_detail
+from regions.models import Level, Region
 from visits.windows import Quarter
 
 router = Router(tags=["走访覆盖率"], auth=user_auth)
@@ -153,7 +154,7 @@ def coverage_file_response(
     audit_record(
         actor=request.user,
         action=AuditAction.EXPORT,
-        target_type="visits.coverage",
+        target_type="coverage.selectors",
         target_id=f"{q}:{place.code}",
         region_code=place.code,
         request=request,

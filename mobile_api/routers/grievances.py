@@ -10,9 +10,9 @@ from django.utils import timezone
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from backend.accounts.models import AuditAction
-from backend.accounts.services import audit_record
-from backend.errors import Unprocessable
+from accounts.models import AuditAction
+from accounts.services import audit_record
+from common.errors import Unprocessable
 from grievances import exports, present, ratelimit, selectors, services
 from mobile_api.auth import user_auth
 from mobile_api.pagination import Mapped

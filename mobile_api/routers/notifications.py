@@ -4,9 +4,9 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.pagination import paginate
 
-from backend.notifications import selectors, services
 from mobile_api.auth import user_auth
 from mobile_api.schemas.notifications import MarkReadIn, MarkReadOut, NotificationOut
+from notifications import selectors, services
 
 router = Router(tags=["消息"], auth=user_auth)
 

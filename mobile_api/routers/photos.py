@@ -11,9 +11,9 @@ from uuid import UUID
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import File, Form, Router, Status, UploadedFile
 
-from backend.accounts.models import AuditAction
-from backend.accounts.services import audit_record
-from backend.errors import AppError, NotFound
+from accounts.models import AuditAction
+from accounts.services import audit_record
+from common.errors import AppError, NotFound
 from media import selectors, services
 from media.models import EXTENSIONS, Photo, PhotoKind, PhotoStatus
 from media.responses import file_response

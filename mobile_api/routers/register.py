@@ -5,9 +5,6 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 from ninja.pagination import paginate
 
-from backend.register import selectors, services
-from backend.register.models import Household
-from backend.register.validators import mask_id_number
 from mobile_api.auth import user_auth
 from mobile_api.schemas.common import AUTH_ERRORS, ErrorOut
 from mobile_api.schemas.register import (
@@ -20,6 +17,9 @@ from mobile_api.schemas.register import (
     PairingIn,
     PairingOut,
 )
+from register import selectors, services
+from register.models import Household
+from register.validators import mask_id_number
 
 router = Router(tags=["台账"], auth=user_auth)
 

@@ -1,6 +1,6 @@
 """Supervision (纪委监委): the risk list, spot-check draws, outcomes, a visit's spot checks.
 
-Thin: each endpoint calls one selector or service of `visits.supervision`. Object endpoints
+Thin: each endpoint calls one selector or service of `supervision.services`. Object endpoints
 answer 404 alike for "not yours" and "does not exist".
 """
 
@@ -22,7 +22,7 @@ from mobile_api.schemas.supervision import (
     RiskVisitOut,
     VerifyOut,
 )
-from visits import supervision
+from supervision import services as supervision
 
 router = Router(tags=["督查抽查"], auth=user_auth)
 WRITE_ERRORS = {**AUTH_ERRORS, 409: ErrorOut}

@@ -16,11 +16,9 @@ from ninja import File, Router, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from backend.accounts.roles import Role
-from backend.accounts.scoping import in_area
-from backend.errors import NotFound, Unprocessable
-from backend.regions.models import Region, prefix_of_code
-from backend.register import selectors as register_selectors
+from accounts.roles import Role
+from accounts.scoping import in_area
+from common.errors import NotFound, Unprocessable
 from mobile_api.auth import user_auth
 from mobile_api.schemas.common import AUTH_ERRORS, ErrorOut
 from mobile_api.schemas.visits import (
@@ -36,6 +34,8 @@ from mobile_api.schemas.visits import (
     VisitOut,
     WindowOut,
 )
+from regions.models import Region, prefix_of_code
+from register import selectors as register_selectors
 from visits import selectors, services
 from visits.windows import (
     SHANGHAI,

@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
-from backend.register.validators import mask_id_number
 from mobile_api.schemas.common import InputSchema, RegionOut
+from register.validators import mask_id_number
 
 
 class HouseholdOut(Schema):

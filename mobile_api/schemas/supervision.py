@@ -39,7 +39,7 @@ class RiskVisitOut(Schema):
 
     @staticmethod
     def resolve_flags(obj) -> list[dict]:
-        from visits.supervision import SEVERITY
+        from supervision.services import SEVERITY
 
         return [
             {

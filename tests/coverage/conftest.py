@@ -18,8 +18,8 @@ from decimal import Decimal
 
 import pytest
 
-from backend.accounts.roles import Role
-from backend.register.models import Household, Pairing, Unit
+from accounts.roles import Role
+from register.models import Household, Pairing, Unit
 from tests import factories as f
 from tests.clock import at
 from visits.models import FlagKind, VillageVisit, Visit, VisitFlag
@@ -73,7 +73,7 @@ def make_village_visit(weak, unit_pairing, unit: Unit, when: str, user, *, year=
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """County and city counts are cached (visits.coverage.village_counts); each test starts
+    """County and city counts are cached (coverage.selectors.village_counts); each test starts
     without another test's entries."""
     from django.core.cache import cache
 

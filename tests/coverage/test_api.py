@@ -6,8 +6,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from backend.accounts.models import AuditAction, AuditEntry
-from backend.accounts.roles import Role
+from accounts.models import AuditAction, AuditEntry
+from accounts.roles import Role
 
 Q = "2026Q3"
 
@@ -82,7 +82,7 @@ def test_village_level_households_and_helpers(api_client, data, regions, town_a_
 def test_changed_pairing_unvisited_goes_to_current_helper(api_client, data, regions, town_a_office):
     """A household whose pairing changed and which nobody visited is pending for the helper
     paired at the quarter's end, listed once."""
-    from backend.register.models import Pairing
+    from register.models import Pairing
     from tests import factories as f
 
     household = f.HouseholdFactory(village=regions.village_a2, number="H011")
@@ -139,7 +139,7 @@ def test_trend(api_client, data, regions, county_office):
 def test_defaults_to_the_latest_opened_quarter(api_client, regions, county_office, monkeypatch):
     import datetime as dt
 
-    from visits import coverage
+    from coverage import selectors as coverage
 
     assert str(coverage.default_quarter(dt.date(2026, 10, 8))) == "2026Q3"
     assert str(coverage.default_quarter(dt.date(2027, 1, 2))) == "2026Q4"
@@ -255,7 +255,7 @@ def test_export_matches_the_api(api_client, data, regions, county_office):
     pending = list(workbook["未走访名单"].iter_rows(min_row=2, values_only=True))
     assert [r[2] for r in pending] == [p["household_number"] for p in pending_api]
     assert [r[4] for r in pending] == [p["helper"]["name"] for p in pending_api]
-    entry = AuditEntry.objects.get(action=AuditAction.EXPORT, target_type="visits.coverage")
+    entry = AuditEntry.objects.get(action=AuditAction.EXPORT, target_type="coverage.selectors")
     assert entry.actor == county_office and entry.region_code == regions.county.code
     assert entry.target_id == f"{Q}:{regions.county.code}"
     # Without `households` the per-household sheet is left out.

@@ -3,10 +3,10 @@ pairing moves the stamp and the next read recounts (after the freshness interval
 
 import datetime as dt
 
-from backend.regions.models import Level
+from coverage import selectors as coverage
+from regions.models import Level
 from tests import factories as f
 from tests.coverage.conftest import make_visit
-from visits import coverage
 from visits.models import FlagKind, VisitFlag
 from visits.windows import Quarter
 
@@ -54,7 +54,7 @@ def test_a_burst_is_served_stale_within_the_interval(data, regions, county_offic
 def test_cached_and_direct_counts_agree(
     data, regions, county_office, settings, make_user, django_assert_max_num_queries
 ):
-    from backend.accounts.roles import Role
+    from accounts.roles import Role
 
     city_office = make_user(Role.CITY_OFFICE, regions.city)
     coverage.coverage_report(city_office, Q, regions.city)  # counts and fills the cache
@@ -71,7 +71,7 @@ def test_cached_and_direct_counts_agree(
 def test_village_rows_come_from_the_cache_until_the_stamp_moves(
     data, regions, county_office, settings, django_assert_num_queries
 ):
-    from visits.village_coverage import village_detail
+    from coverage.village import village_detail
 
     # Even with a long freshness interval a village is never served stale.
     settings.COVERAGE_CACHE_FRESH_SECONDS = 3600
@@ -95,7 +95,7 @@ def test_village_rows_follow_edits_that_add_no_row(
 ):
     """A household renamed or a pairing ended adds no row, so the newest-row stamp alone
     would not move: the register's version counter does."""
-    from visits.village_coverage import village_detail
+    from coverage.village import village_detail
 
     settings.COVERAGE_CACHE_FRESH_SECONDS = 3600
     prefix = regions.village_a1.prefix

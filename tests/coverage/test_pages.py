@@ -6,8 +6,8 @@ import re
 import pytest
 from django.test import Client
 
-from backend.accounts.roles import Role
-from backend.notifications.models import Notification
+from accounts.roles import Role
+from notifications.models import Notification
 from tests.factories import TEST_PASSWORD
 
 Q = "2026Q3"
@@ -193,7 +193,7 @@ def client_for_outsider(regions):
 
 
 def test_flag_detail_is_readable():
-    from visits.views import detail_rows
+    from coverage.views import detail_rows
 
     rows = dict(
         detail_rows(

@@ -8,16 +8,16 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db.models import Count
 
-from backend.accounts.models import User
-from backend.register.models import Household, Pairing
-from grievances.demo import DEMO_CODE, DEMO_KEY
+from accounts.models import User
+from coverage.selectors import quarter_dates
+from demo.grievances import DEMO_CODE, DEMO_KEY
+from demo.visits import KINDS, QUARTERS
 from grievances.models import Grievance, GrievanceEvent
 from grievances.selectors import queue
 from grievances.services import grievance_track
 from media import images
 from media.models import Photo, PhotoStatus
-from visits.coverage import quarter_dates
-from visits.demo import KINDS, QUARTERS
+from register.models import Household, Pairing
 from visits.models import QuarterIncome, VillageVisit, Visit, VisitFlag, VisitPhoto
 from visits.windows import window_for
 

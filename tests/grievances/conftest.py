@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.accounts.roles import Role
-from backend.register.models import UnitKind
+from accounts.roles import Role
 from grievances import services, workflow
 from grievances.models import Category, Kind
+from register.models import UnitKind
 from tests import factories as f
 
 SH = ZoneInfo("Asia/Shanghai")

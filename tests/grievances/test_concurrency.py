@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from backend.errors import AppError
+from common.errors import AppError
 from grievances import workflow
 from grievances.models import GrievanceAssignment
 
@@ -47,8 +47,8 @@ def test_concurrent_assignment_one_wins(file_case, town_a_office, county_office,
 
 
 def test_two_job_runners_do_not_double_mark(file_case, town_a_office, dept_a):
-    from backend.notifications.models import Notification
     from grievances import jobs
+    from notifications.models import Notification
     from tests.grievances.conftest import at
 
     for _ in range(3):

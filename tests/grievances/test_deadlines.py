@@ -2,10 +2,10 @@
 
 import datetime as dt
 
-from backend.workdays.models import CalendarYear, DayKind, SpecialDay
 from grievances import services, workflow
 from grievances.deadlines import ends_at
 from tests.grievances.conftest import at
+from workdays.models import CalendarYear, DayKind, SpecialDay
 
 
 def test_national_day_deadlines(file_case, drive, town_a_office, dept_a):
@@ -65,7 +65,7 @@ def test_december_case_is_provisional_until_2027_is_loaded(file_case, drive, tow
 
 
 def test_calendar_load_hook_recomputes(file_case, drive, town_a_office, dept_a, settings):
-    from backend.workdays.services import run_loaded_hooks
+    from workdays.services import run_loaded_hooks
 
     assert "grievances.services.recompute_provisional_deadlines" in settings.CALENDAR_LOADED_HOOKS
     case = drive(file_case(now=at(2026, 12, 28)).grievance, "accepted", now=at(2026, 12, 28))

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from backend.accounts.models import AuditEntry
+from accounts.models import AuditEntry
 from grievances import workflow
 from grievances.models import Kind
 from tests.grievances.conftest import at
@@ -247,7 +247,7 @@ def test_a_department_user_without_a_unit_reads_no_case_photos(
 ):
     import uuid
 
-    from backend.accounts.roles import Role
+    from accounts.roles import Role
     from grievances.models import GrievancePhoto
     from media.models import Photo
 

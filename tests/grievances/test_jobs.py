@@ -5,9 +5,9 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from backend.notifications.jobs import run_due_jobs
-from backend.notifications.models import Notification
 from grievances import jobs, workflow
+from notifications.jobs import run_due_jobs
+from notifications.models import Notification
 from tests.grievances.conftest import at
 
 

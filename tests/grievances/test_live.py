@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as dj_settings
 
-from backend.accounts.models import ApiToken, hash_token
+from accounts.models import ApiToken, hash_token
 from grievances import workflow
 
 pytestmark = pytest.mark.django_db(transaction=True)

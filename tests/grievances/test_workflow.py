@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from backend.errors import AppError
+from common.errors import AppError
 from grievances import workflow
 from grievances.models import Grievance, GrievanceEvent
 from tests.grievances.conftest import at

@@ -16,15 +16,15 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from backend.accounts.models import ApiToken, User, hash_token
-from backend.accounts.roles import Role
-from backend.notifications.models import Notification
-from backend.regions.models import Region
-from backend.register.models import Pairing, UnitKind
+from accounts.models import ApiToken, User, hash_token
+from accounts.roles import Role
 from grievances import services as grievance_services
 from grievances import workflow
 from grievances.models import Category, Grievance, Kind
 from media.models import Photo
+from notifications.models import Notification
+from regions.models import Region
+from register.models import Pairing, UnitKind
 from tests import factories as f
 from tests.clock import at
 from tests.visits.helpers import make_photo

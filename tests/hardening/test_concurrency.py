@@ -23,14 +23,14 @@ import pytest
 from django.conf import settings
 from django.db import connection, connections, transaction
 
-from backend.accounts.roles import Role
-from backend.notifications.jobs import run_due_jobs
-from backend.notifications.models import JobLock, Notification
-from backend.notifications.sms import MemorySmsSender
-from backend.register.models import UnitKind
+from accounts.roles import Role
 from grievances import services as grievance_services
 from grievances import workflow
 from grievances.models import Category, Grievance, Kind
+from notifications.jobs import run_due_jobs
+from notifications.models import JobLock, Notification
+from notifications.sms import MemorySmsSender
+from register.models import UnitKind
 from tests import factories as f
 
 pytestmark = [
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # 8 January 2027: the Q4 window is open and closes in three days, and cases assigned in early
 # December are long past their reply deadline.
 NOW = datetime(2027, 1, 8, 9, 0, tzinfo=SH)
-JOBS = ["grievances.jobs.run", "visits.jobs.run"]
+JOBS = ["grievances.jobs.run", "coverage.jobs.run"]
 
 
 def at(y, m, d, hh=10) -> datetime:
@@ -56,7 +56,7 @@ def at(y, m, d, hh=10) -> datetime:
 
 @pytest.fixture
 def memory_sms(settings):
-    settings.SMS_BACKEND = "backend.notifications.sms.MemorySmsSender"
+    settings.SMS_BACKEND = "notifications.sms.MemorySmsSender"
     settings.DUE_JOBS = JOBS
     MemorySmsSender.outbox.clear()
     yield MemorySmsSender.outbox
@@ -127,7 +127,7 @@ def test_two_runners_at_once_notify_and_text_each_person_once(due_work, memory_s
     results = race(lambda: run_due_jobs(now=NOW))
     assert summed(results, "grievances.jobs.run", "overdue") == 2
     assert summed(results, "grievances.jobs.run", "warned") == 1
-    assert summed(results, "visits.jobs.run", "closing_sent") == 1
+    assert summed(results, "coverage.jobs.run", "closing_sent") == 1
     assert Grievance.objects.filter(overdue=True).count() == 2
 
     texted = Notification.objects.filter(sms_sent_at__isnull=False)
@@ -146,14 +146,14 @@ def test_two_runners_at_once_notify_and_text_each_person_once(due_work, memory_s
 
 
 def test_a_runner_finding_the_lock_taken_skips_that_job_without_waiting(due_work, memory_sms):
-    JobLock.objects.get_or_create(name="visits.jobs.run")
+    JobLock.objects.get_or_create(name="coverage.jobs.run")
     held, release = threading.Event(), threading.Event()
 
     def hold_lock():
         # Another runner (another machine) in the middle of the visits job.
         try:
             with transaction.atomic():
-                JobLock.objects.select_for_update().get(name="visits.jobs.run")
+                JobLock.objects.select_for_update().get(name="coverage.jobs.run")
                 held.set()
                 release.wait(30)
         finally:
@@ -166,15 +166,15 @@ def test_a_runner_finding_the_lock_taken_skips_that_job_without_waiting(due_work
         started = time.monotonic()
         result = run_due_jobs(now=NOW)
         assert time.monotonic() - started < 10  # skipped, not blocked behind the lock
-        assert result["visits.jobs.run"] == {"skipped": "另一个进程正在执行该任务"}
+        assert result["coverage.jobs.run"] == {"skipped": "另一个进程正在执行该任务"}
         assert result["grievances.jobs.run"]["overdue"] == 2  # the other job still ran
         assert not Notification.objects.filter(kind__startswith="visit_").exists()
     finally:
         release.set()
         holder.join()
     # Lock free again: the next tick does the visits job.
-    assert run_due_jobs(now=NOW)["visits.jobs.run"]["closing_sent"] == 1
-    assert JobLock.objects.get(name="visits.jobs.run").last_finished_at is not None
+    assert run_due_jobs(now=NOW)["coverage.jobs.run"]["closing_sent"] == 1
+    assert JobLock.objects.get(name="coverage.jobs.run").last_finished_at is not None
 
 
 def test_two_run_due_jobs_processes_at_once_do_nothing_twice(due_work):
@@ -185,7 +185,7 @@ def test_two_run_due_jobs_processes_at_once_do_nothing_twice(due_work):
     env.update(
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
         f"{db['PORT'] or 5432}/{db['NAME']}",
-        SMS_BACKEND="backend.notifications.sms.ConsoleSmsSender",
+        SMS_BACKEND="notifications.sms.ConsoleSmsSender",
         LOG_LEVEL="INFO",
     )
     cmd = [sys.executable, "manage.py", "run_due_jobs", "--now", NOW.isoformat()]
@@ -207,7 +207,7 @@ def test_two_run_due_jobs_processes_at_once_do_nothing_twice(due_work):
             line.split("SMS to ", 1)[1] for line in err.decode().splitlines() if "SMS to " in line
         ]
     assert summed(summaries, "grievances.jobs.run", "overdue") == 2
-    assert summed(summaries, "visits.jobs.run", "closing_sent") == 1
+    assert summed(summaries, "coverage.jobs.run", "closing_sent") == 1
     assert Grievance.objects.filter(overdue=True).count() == 2
     texted = Notification.objects.filter(sms_sent_at__isnull=False).count()
     assert len(texts) == len(set(texts)) == texted >= 3

@@ -31,7 +31,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from backend.accounts.models import ApiToken, hash_token
+from accounts.models import ApiToken, hash_token
 from grievances.models import Grievance
 from media.models import Photo
 from tests.grievances.helpers import file_grievance
@@ -115,7 +115,7 @@ async def test_channel_layer_down_visits_and_complaints_are_stored_and_live_upda
     in_window,
 ):
     channel_layer(redis_layer(CLOSED))
-    caplog.set_level(logging.WARNING, logger="backend.live")
+    caplog.set_level(logging.WARNING, logger="common.live")
 
     response, body = await sync_to_async(submit_visit)(
         api_client, helper_a_user, household_a, seed=1
@@ -161,13 +161,13 @@ def test_cache_down_requests_still_answer(
 ):
     settings.CACHES = {
         "default": {
-            "BACKEND": "backend.cache.ResilientRedisCache",
+            "BACKEND": "common.cache.ResilientRedisCache",
             "LOCATION": CLOSED,
         }
     }
     if django_settings.REDIS_URL:  # the deployment's cache is this resilient one
-        assert django_settings.CACHES["default"]["BACKEND"] == "backend.cache.ResilientRedisCache"
-    caplog.set_level(logging.WARNING, logger="backend.cache")
+        assert django_settings.CACHES["default"]["BACKEND"] == "common.cache.ResilientRedisCache"
+    caplog.set_level(logging.WARNING, logger="common.cache")
     # Throttled public filing (cache counters): accepted, not a 500.
     filed = file_grievance(api_client, regions)
     assert filed.status_code == 201, filed.content
@@ -418,7 +418,7 @@ def test_server_killed_mid_upload_and_mid_visit_leaves_no_half_record(
 
 
 def extend_window(user) -> None:
-    from backend.accounts.roles import Role
+    from accounts.roles import Role
     from tests import factories as f
     from visits.services import extension_grant
     from visits.windows import Quarter
@@ -612,16 +612,16 @@ def broken_job(*, now):
 def test_a_failing_job_does_not_stop_the_others_and_the_command_fails(settings, caplog):
     from django.core.management import CommandError, call_command
 
-    from backend.notifications.jobs import run_due_jobs
-    from backend.notifications.models import JobLock
+    from notifications.jobs import run_due_jobs
+    from notifications.models import JobLock
 
-    settings.DUE_JOBS = ["tests.hardening.test_faults.broken_job", "visits.jobs.run"]
+    settings.DUE_JOBS = ["tests.hardening.test_faults.broken_job", "coverage.jobs.run"]
     results = run_due_jobs(now=at("2026-11-23 10:00"))
     assert results["tests.hardening.test_faults.broken_job"] == {
         "error": "RuntimeError: gateway down"
     }
-    assert "error" not in results["visits.jobs.run"]
-    assert JobLock.objects.get(name="visits.jobs.run").last_finished_at is not None
+    assert "error" not in results["coverage.jobs.run"]
+    assert JobLock.objects.get(name="coverage.jobs.run").last_finished_at is not None
     assert "scheduled job tests.hardening.test_faults.broken_job failed" in caplog.text
     with pytest.raises(CommandError, match="broken_job"):
         call_command("run_due_jobs", "--now", "2026-11-23T10:00:00+08:00")

@@ -6,8 +6,8 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 
-from backend.accounts.models import AuditAction, AuditEntry
-from backend.accounts.roles import Role
+from accounts.models import AuditAction, AuditEntry
+from accounts.roles import Role
 from media import responses
 from media.images import SHANGHAI
 from media.models import Photo

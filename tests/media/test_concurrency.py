@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from backend.accounts.models import ApiToken, hash_token
+from accounts.models import ApiToken, hash_token
 from media.models import Photo
 from tests.media.helpers import make_jpeg, upload
 

@@ -8,8 +8,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from backend.accounts.roles import Role
-from backend.errors import Unprocessable
+from accounts.roles import Role
+from common.errors import Unprocessable
 from media import services
 from media.images import read_exif
 from media.models import Photo, PhotoStatus

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.storage import default_storage
 
-from backend.geo import wgs84_to_gcj02
+from common.geo import wgs84_to_gcj02
 from media.models import Photo, PhotoStatus
 from tests.media.helpers import form, make_gif, make_jpeg, make_png, upload
 

@@ -3,14 +3,14 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings as settings_module
 from django.core.management import call_command
 
-from backend.notifications.models import JobLock, Notification
-from backend.notifications.services import notify
-from backend.notifications.sms import MemorySmsSender
+from notifications.models import JobLock, Notification
+from notifications.services import notify
+from notifications.sms import MemorySmsSender
 
 
 @pytest.fixture
 def memory_sms(settings):
-    settings.SMS_BACKEND = "backend.notifications.sms.MemorySmsSender"
+    settings.SMS_BACKEND = "notifications.sms.MemorySmsSender"
     MemorySmsSender.outbox.clear()
     return MemorySmsSender.outbox
 
@@ -53,8 +53,8 @@ def test_inbox_lists_only_my_notifications_and_marks_read(api_client, town_a_off
 
 
 def _counting_job(*, now):
-    from backend.accounts.models import User
-    from backend.notifications.models import Notification as N
+    from accounts.models import User
+    from notifications.models import Notification as N
 
     sent = notify(
         recipients=User.objects.all(),
@@ -89,7 +89,7 @@ def test_bad_now_is_a_clear_error(settings):
 async def test_websocket_receives_my_notification(town_a_office):
     from asgiref.sync import sync_to_async
 
-    from backend.accounts.models import ApiToken, hash_token
+    from accounts.models import ApiToken, hash_token
     from backend.asgi import application
 
     raw = "ws-test-token"
@@ -134,7 +134,7 @@ async def test_websocket_refuses_anonymous():
 def test_notify_many_goes_in_batches_and_only_the_new_are_sent(
     make_user, regions, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
-    from backend.accounts.roles import Role
+    from accounts.roles import Role
 
     users = [make_user(Role.TOWN_OFFICE, regions.town_a) for _ in range(1201)]
     notify(recipients=users[:200], kind="test", title="提醒", dedupe_key="k2")
@@ -160,7 +160,7 @@ def test_a_large_fan_out_is_delivered_whole(settings):
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
-    from backend.live import send_each
+    from common.live import send_each
 
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()

@@ -7,17 +7,17 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from backend.accounts.roles import Role
-from backend.notifications.models import Notification
-from backend.notifications.sms import MemorySmsSender
+from accounts.roles import Role
+from notifications.models import Notification
+from notifications.sms import MemorySmsSender
 from tests import factories as f
 from tests.supervision.data import at, make_visit, paired_household
-from visits import jobs, reminders
+from coverage import jobs, reminders
 
 
 @pytest.fixture
 def memory_sms(settings):
-    settings.SMS_BACKEND = "backend.notifications.sms.MemorySmsSender"
+    settings.SMS_BACKEND = "notifications.sms.MemorySmsSender"
     MemorySmsSender.outbox.clear()
     return MemorySmsSender.outbox
 
@@ -213,7 +213,7 @@ def test_coverage_counts_a_pairing_that_ended_during_the_quarter(regions, town_a
 
 @pytest.mark.django_db
 def test_run_due_jobs_command_sends_once(settings, field, capsys):
-    settings.DUE_JOBS = ["visits.jobs.run"]
+    settings.DUE_JOBS = ["coverage.jobs.run"]
     call_command("run_due_jobs", "--now", "2026-12-21T08:00:00+08:00")
     call_command("run_due_jobs", "--now", "2026-12-21T08:05:00+08:00")
     out = capsys.readouterr().out
@@ -291,10 +291,10 @@ def test_two_job_runs_at_once_remind_each_person_once(postgres_only, field, memo
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_command_runs_at_once_do_nothing_twice(postgres_only, settings, field):
-    from backend.notifications.jobs import run_due_jobs
+    from notifications.jobs import run_due_jobs
 
-    settings.DUE_JOBS = ["visits.jobs.run"]
-    results = _race(lambda: run_due_jobs(now=at("2026-12-22 09:00"))["visits.jobs.run"])
+    settings.DUE_JOBS = ["coverage.jobs.run"]
+    results = _race(lambda: run_due_jobs(now=at("2026-12-22 09:00"))["coverage.jobs.run"])
     sent = [r.get("open_sent", 0) for r in results]
     assert sum(sent) == 2
     assert Notification.objects.filter(kind=reminders.KIND_OPEN).count() == 2

@@ -4,8 +4,8 @@ about who is reminded and what is drawn, not about submission (tests/visits cove
 import uuid
 from decimal import Decimal
 
-from backend.accounts.roles import Role
-from backend.register.models import Pairing
+from accounts.roles import Role
+from register.models import Pairing
 from tests import factories as f
 from tests.clock import SH, at  # noqa: F401 (at: imported from here by the tests)
 from visits.models import FlagKind, Visit, VisitFlag

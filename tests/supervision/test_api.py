@@ -4,12 +4,12 @@ import uuid
 
 import pytest
 
-from backend.accounts.roles import Role
+from accounts.roles import Role
 from media.models import Photo
+from supervision import services as supervision
 from tests import factories as f
 from tests.supervision.data import FlagKind, flag, make_visit, paired_household
 from tests.visits.helpers import make_photo
-from visits import supervision
 from visits.models import SpotCheck, SpotCheckDraw, SpotCheckOutcome
 from visits.windows import Quarter
 
@@ -339,4 +339,4 @@ def test_superuser_without_region_names_one(api_client, draw_days, regions, q3):
     assert risks["count"] == 4  # every flagged Q3 visit, the other county's included
     client = Client()
     client.force_login(root)
-    assert client.get(reverse("coverage:risks"), {"quarter": "2026Q3"}).status_code == 200
+    assert client.get(reverse("supervision:risks"), {"quarter": "2026Q3"}).status_code == 200

@@ -27,7 +27,7 @@ def flagged(household_a, household_b):
 
 @pytest.mark.django_db
 def test_risk_page_lists_flagged_visits(supervisor, flagged):
-    page = logged_in(supervisor).get(reverse("coverage:risks"), {"quarter": "2026Q3"})
+    page = logged_in(supervisor).get(reverse("supervision:risks"), {"quarter": "2026Q3"})
     assert page.status_code == 200
     text = page.content.decode()
     assert flagged[0].household.number in text and "照片与其他走访重复" in text
@@ -36,20 +36,20 @@ def test_risk_page_lists_flagged_visits(supervisor, flagged):
 
 @pytest.mark.django_db
 def test_pages_refuse_other_roles_and_regions(helper_a_user, county_office, supervisor, flagged):
-    assert logged_in(helper_a_user).get(reverse("coverage:risks")).status_code == 403
-    assert logged_in(county_office).get(reverse("coverage:spot_checks")).status_code == 403
-    outside = logged_in(supervisor).get(reverse("coverage:risks"), {"region": "320682000000"})
+    assert logged_in(helper_a_user).get(reverse("supervision:risks")).status_code == 403
+    assert logged_in(county_office).get(reverse("supervision:spot_checks")).status_code == 403
+    outside = logged_in(supervisor).get(reverse("supervision:risks"), {"region": "320682000000"})
     assert outside.status_code == 404
-    assert Client().get(reverse("coverage:spot_checks")).status_code == 302  # to the login
+    assert Client().get(reverse("supervision:spot_checks")).status_code == 302  # to the login
 
 
 @pytest.mark.django_db
 def test_draw_page_refuses_outside_the_days(supervisor, clock, flagged):
     clock.set("2026-11-02 10:00")
     client = logged_in(supervisor)
-    page = client.get(reverse("coverage:spot_checks")).content.decode()
+    page = client.get(reverse("supervision:spot_checks")).content.decode()
     assert "抽查只能在每季度首月20日至30日进行" in page and 'name="size"' not in page
-    followed = client.post(reverse("coverage:spot_checks"), {"size": "2"}, follow=True)
+    followed = client.post(reverse("supervision:spot_checks"), {"size": "2"}, follow=True)
     assert "抽查只能在每季度首月20日至30日进行" in followed.content.decode()
     assert SpotCheckDraw.objects.count() == 0
 
@@ -57,15 +57,15 @@ def test_draw_page_refuses_outside_the_days(supervisor, clock, flagged):
 @pytest.mark.django_db
 def test_draw_and_record_an_outcome_with_a_photo(supervisor, draw_days, flagged, regions):
     client = logged_in(supervisor)
-    response = client.post(reverse("coverage:spot_checks"), {"size": "2"})
+    response = client.post(reverse("supervision:spot_checks"), {"size": "2"})
     draw = SpotCheckDraw.objects.get()
-    assert response.url == reverse("coverage:spot_check_draw", args=[draw.pk])
+    assert response.url == reverse("supervision:spot_check_draw", args=[draw.pk])
     detail = client.get(response.url, {"verify": "1"}).content.decode()
     assert str(draw.seed) in detail and "结果相同" in detail
     check = draw.checks.get(visit=flagged[0])
     photo = SimpleUploadedFile("c.jpg", make_jpeg(seed=7), content_type="image/jpeg")
     done = client.post(
-        reverse("coverage:spot_check_record", args=[check.pk]),
+        reverse("supervision:spot_check_record", args=[check.pk]),
         {"outcome": "problem_found", "notes": "照片为他户场景", "photos": photo},
         follow=True,
     )
@@ -74,18 +74,18 @@ def test_draw_and_record_an_outcome_with_a_photo(supervisor, draw_days, flagged,
     assert check.outcome == SpotCheckOutcome.PROBLEM_FOUND and check.notes == "照片为他户场景"
     stored = check.photos.get().photo
     assert stored.kind == "spot_check" and stored.region_id == flagged[0].village_id
-    listing = client.get(reverse("coverage:spot_checks")).content.decode()
-    assert f'href="{reverse("coverage:spot_check_draw", args=[draw.pk])}"' in listing
+    listing = client.get(reverse("supervision:spot_checks")).content.decode()
+    assert f'href="{reverse("supervision:spot_check_draw", args=[draw.pk])}"' in listing
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_refused_record_keeps_none_of_its_photos(supervisor, draw_days, flagged, regions):
     client = logged_in(supervisor)
-    client.post(reverse("coverage:spot_checks"), {"size": "2"})
+    client.post(reverse("supervision:spot_checks"), {"size": "2"})
     check = SpotCheckDraw.objects.get().checks.get(visit=flagged[0])
     photo = SimpleUploadedFile("c.jpg", make_jpeg(seed=8), content_type="image/jpeg")
     done = client.post(
-        reverse("coverage:spot_check_record", args=[check.pk]),
+        reverse("supervision:spot_check_record", args=[check.pk]),
         {"outcome": "problem_found", "notes": "", "photos": photo},  # a finding needs notes
         follow=True,
     )
@@ -99,14 +99,14 @@ def test_a_refused_record_keeps_none_of_its_photos(supervisor, draw_days, flagge
 def test_outsider_supervisor_cannot_open_or_record(
     supervisor, draw_days, flagged, regions, make_user
 ):
-    from backend.accounts.roles import Role
+    from accounts.roles import Role
 
-    logged_in(supervisor).post(reverse("coverage:spot_checks"), {"size": "1"})
+    logged_in(supervisor).post(reverse("supervision:spot_checks"), {"size": "1"})
     draw = SpotCheckDraw.objects.get()
     other = logged_in(make_user(Role.SUPERVISOR, regions.other_county, is_staff=True))
-    assert other.get(reverse("coverage:spot_check_draw", args=[draw.pk])).status_code == 404
+    assert other.get(reverse("supervision:spot_check_draw", args=[draw.pk])).status_code == 404
     check = draw.checks.get()
-    url = reverse("coverage:spot_check_record", args=[check.pk])
+    url = reverse("supervision:spot_check_record", args=[check.pk])
     assert other.post(url, {"outcome": "confirmed"}).status_code == 404
     check.refresh_from_db()
     assert check.outcome == SpotCheckOutcome.PENDING

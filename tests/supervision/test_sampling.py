@@ -3,7 +3,7 @@
 import uuid
 from collections import Counter
 
-from visits.supervision import Candidate, candidates_digest, weighted_sample
+from supervision.services import Candidate, candidates_digest, weighted_sample
 
 
 def population(flagged: int, plain: int) -> list[Candidate]:

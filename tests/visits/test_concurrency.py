@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from backend.errors import AppError
+from common.errors import AppError
 from tests.visits.helpers import at, visit_photos
 from visits.models import QuarterIncome, Visit, VisitPhoto
 from visits.services import Income, Position, VisitInput, visit_submit
@@ -91,7 +91,7 @@ def test_ten_identical_http_posts_at_once(helper_a_user, household_a, monkeypatc
     from django.test import Client
     from django.utils import timezone
 
-    from backend.accounts.models import ApiToken, hash_token
+    from accounts.models import ApiToken, hash_token
     from tests.visits.helpers import payload
 
     monkeypatch.setattr(timezone, "now", lambda: NOW)
@@ -125,7 +125,7 @@ def test_ten_identical_http_posts_at_once(helper_a_user, household_a, monkeypatc
 def test_a_submission_locks_its_household_not_its_village(helper_a_user, household_a):
     import psycopg
 
-    from backend.regions.models import Region
+    from regions.models import Region
 
     photos = visit_photos(helper_a_user, taken=at("2026-12-25 10:00"))
     # Another transaction holds the village's row as one does that has just written a row

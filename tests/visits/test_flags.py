@@ -109,7 +109,7 @@ def test_gcj02_position_is_compared_in_wgs84(helper, household_a, settings):
     # The home's position as a Chinese map app shows it (GCJ-02) is ~485 m off in WGS-84 terms
     # here; converted on input, it is at home and raises nothing.
     settings.VISIT_MAX_DISTANCE_M = 300
-    from backend.geo import wgs84_to_gcj02
+    from common.geo import wgs84_to_gcj02
 
     lat, lon = wgs84_to_gcj02(float(HOME[0]), float(HOME[1]))
     position = Position(lat=Decimal(f"{lat:.6f}"), lon=Decimal(f"{lon:.6f}"), coord_system="gcj02")

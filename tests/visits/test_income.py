@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from backend.register.models import Household, IncomeThreshold
+from register.models import Household, IncomeThreshold
 from tests import factories as f
 from tests.visits.helpers import HOME, at
 from visits.models import QuarterIncome, Visit

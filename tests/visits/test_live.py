@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
-from backend.accounts.models import ApiToken, hash_token
+from accounts.models import ApiToken, hash_token
 from tests.visits.helpers import at, visit_photos
 from visits.services import Income, Position, VisitInput, coverage_groups, visit_submit
 

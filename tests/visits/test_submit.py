@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backend.register.models import Pairing
+from register.models import Pairing
 from tests import factories as f
 from tests.visits.helpers import at, make_photo, payload, visit_photos
 from visits.models import QuarterIncome, Visit, VisitPhoto

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from backend.errors import Forbidden, Unprocessable
+from common.errors import Forbidden, Unprocessable
 from tests import factories as f
 from tests.visits.helpers import at
 from visits.services import extension_grant

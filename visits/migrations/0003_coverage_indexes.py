@@ -1,4 +1,4 @@
-"""The index coverage reads (visits.coverage), added to the database only.
+"""The index coverage reads (coverage.selectors), added to the database only.
 
 - (year, quarter, created_at): the data stamp's newest visit of a quarter (`max(created_at)`),
   one index probe instead of a scan of the quarter's visits.

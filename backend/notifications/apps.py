@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class NotificationsConfig(AppConfig):
-    name = "backend.notifications"
-    label = "notifications"
-    verbose_name = "消息提醒"

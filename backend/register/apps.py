@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class RegisterConfig(AppConfig):
-    name = "backend.register"
-    label = "register"
-    verbose_name = "建档立卡台账"

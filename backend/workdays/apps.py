@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class WorkdaysConfig(AppConfig):
-    name = "backend.workdays"
-    label = "workdays"
-    verbose_name = "工作日历"

@@ -1,0 +1,10 @@
+"""The visits app's scheduled work, run by `manage.py run_due_jobs` (setting `DUE_JOBS`)."""
+
+from datetime import datetime
+
+from coverage import reminders
+
+
+def run(*, now: datetime) -> dict:
+    """Window-opening, closing-soon and coverage reminders due at `now` (idempotent)."""
+    return reminders.run(now=now)
