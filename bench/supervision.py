@@ -102,12 +102,12 @@ def main() -> int:
 
     from accounts.models import User
     from accounts.roles import Role
+    from coverage import jobs, reminders
     from notifications.models import Notification
     from regions.models import Level, Region
     from register.models import Household
-    from tests.supervision.data import at
-    from coverage import jobs, reminders
     from supervision import services as supervision
+    from tests.supervision.data import at
     from visits.models import SpotCheckDraw, Visit
     from visits.windows import Quarter, window_for
 

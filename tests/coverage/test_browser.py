@@ -6,58 +6,23 @@ Needs Debian's `chromium` and `chromedriver` (`.ci/run` installs them when missi
 them the test is skipped and says so.
 """
 
-import shutil
-import tempfile
 from urllib.parse import quote
 
 import pytest
 
+from tests.browser import DESKTOP, chromium, screenshot
 from tests.factories import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver") or (
-    "/usr/bin/chromedriver" if shutil.which("/usr/bin/chromedriver") else None
-)
 FIELDS = ("paired", "visited", "pending", "percent", "flagged_visits")
 Q = "2026Q3"
 
 
 @pytest.fixture
 def browser():
-    if not CHROMIUM or not CHROMEDRIVER:
-        pytest.skip(
-            "headless Chromium not installed: apt-get install chromium chromium-driver "
-            "(.ci/run does this) to run the browser test"
-        )
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed")
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="chromium-coverage-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",  # the test may run as root (CI containers)
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        "--window-size=1280,1600",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
-    try:
+    with chromium(size=DESKTOP, mobile=False) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def shown(driver, scope_css: str) -> dict:
@@ -130,4 +95,5 @@ def test_coverage_page_matches_the_api(browser, live_server, data, regions, coun
     wait.until(ec.url_contains(f"region={regions.town_a.code}"))
     wait.until(ec.presence_of_element_located((By.ID, "summary")))
     town = check_page_against_api(browser, regions.town_a.code)
+    screenshot(browser, "coverage-town")
     assert (town["region"]["paired"], town["region"]["visited"]) == (6, 4)

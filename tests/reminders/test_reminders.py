@@ -8,11 +8,11 @@ from django.core.management import call_command
 from django.db import connection
 
 from accounts.roles import Role
+from coverage import jobs, reminders
 from notifications.models import Notification
 from notifications.sms import MemorySmsSender
 from tests import factories as f
 from tests.supervision.data import at, make_visit, paired_household
-from coverage import jobs, reminders
 
 
 @pytest.fixture
