@@ -318,7 +318,15 @@ GRIEVANCE_TRACK_LIMIT = env_int("GRIEVANCE_TRACK_LIMIT", 30, minimum=1)  # per 1
 VISIT_MAX_CAPTURE_GAP_HOURS = env_int("VISIT_MAX_CAPTURE_GAP_HOURS", 12, minimum=1)
 VISIT_MAX_DISTANCE_M = env_int("VISIT_MAX_DISTANCE_M", 500, minimum=1)
 VISIT_MAX_SPEED_KMH = env_int("VISIT_MAX_SPEED_KMH", 80, minimum=1)
+# Near-duplicate photos (visits/neardup.py says why each number, with the measurements): bits
+# apart for photos of places and people, compared with every visit photo of the scope...
 PHASH_MAX_DISTANCE = env_int("PHASH_MAX_DISTANCE", 8, minimum=0)
+# ... and for passbook and handbook pages, compared within one household only.
+PHASH_MAX_DISTANCE_FORMS = env_int("PHASH_MAX_DISTANCE_FORMS", 2, minimum=0)
+# "county": a photo is compared with its county's photos; "deployment": with all of them.
+PHASH_SCOPE = env_str("PHASH_SCOPE", "county")
+if PHASH_SCOPE not in ("county", "deployment"):
+    raise ImproperlyConfigured("PHASH_SCOPE must be 'county' or 'deployment'")
 # How far apart in time two visits' photos are compared for near-duplicates (days each way).
 PHASH_LOOKBACK_DAYS = env_int("PHASH_LOOKBACK_DAYS", 366, minimum=1)
 # The low-income line when the year has no `register.IncomeThreshold` row (yuan per person).

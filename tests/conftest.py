@@ -24,6 +24,17 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_neardup_index():
+    """Each test starts with no near-duplicate index in this process, as a new worker does: a
+    test's rolled-back rows must not linger in it, and SQLite hands their ids out again."""
+    from visits.neardup import INDEX
+
+    INDEX.forget()
+    yield
+    INDEX.forget()
+
+
+@pytest.fixture(autouse=True)
 def _test_storage(settings, tmp_path):
     """Each test's stored files go to its own temporary folder, never into var/media. Returns
     the folder (None when the storage is not the local file system)."""

@@ -7,15 +7,17 @@ check that fails is logged and skipped rather than failing the submission.
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Min, Q, Subquery
+from django.db.models import Min, Subquery
 from django.utils import timezone
 
 from common.geo import distance_m
 from media.models import Photo
+from regions.models import Region
+from visits import neardup
 from visits.models import (
     INCOME_CATEGORIES,
     FlagKind,
@@ -161,59 +163,50 @@ def same_photo_elsewhere(visit: Visit, photos: Iterable[Photo]) -> list[VisitFla
     ]
 
 
-def hamming(a: str, b: str) -> int:
-    return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
 def near_duplicates(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
-    """A perceptual hash within the limit of a photo in another visit of the same helper,
-    household or village, within PHASH_LOOKBACK_DAYS of this one (where a reused photo would
-    come from; a global or all-time scan grows without end: every processed photo compares
-    with each candidate).
-    """
-    hashed = [p for p in photos if p.phash]
-    if not hashed:
+    """A perceptual hash close to a photo of another household or village visit of the county
+    (or deployment) within PHASH_LOOKBACK_DAYS; printed forms only within the household
+    (`visits.neardup` has the rules and why). The closest such photo, with its visit, how far
+    apart the hashes are, and where and when it was used."""
+    matches = neardup.visit_matches(visit, photos)
+    if not matches:
         return []
-    limit = settings.PHASH_MAX_DISTANCE
-    lookback = timedelta(days=settings.PHASH_LOOKBACK_DAYS)
-    candidates = (
-        VisitPhoto.objects.filter(visit__isnull=False, photo__phash__isnull=False)
-        .filter(
-            visit__visited_at__gte=visit.visited_at - lookback,
-            visit__visited_at__lte=visit.visited_at + lookback,
-        )
-        .filter(
-            Q(visit__helper_id=visit.helper_id)
-            | Q(visit__household_id=visit.household_id)
-            | Q(visit__village_id=visit.village_id)
-        )
-        .exclude(visit_id=visit.pk)
-        .values_list("visit_id", "photo_id", "photo__phash", "photo__sha256")
-    )
+    places = _place_names({m.other_village_id for m in matches})
+    by_id = {str(p.pk): p for p in photos}
     flags = []
-    candidates = list(candidates)
-    for photo in hashed:
-        ours = [h for h in (photo.phash, photo.phash_rotated) if h]
-        best = None
-        for other_visit, other_photo, other_hash, other_sha in candidates:
-            if other_sha == photo.sha256:
-                continue  # the same bytes: `same_photo_elsewhere` says so already
-            distance = min(hamming(h, other_hash) for h in ours)
-            if distance <= limit and (best is None or distance < best[0]):
-                best = (distance, other_visit, other_photo)
-        if best is not None:
-            flags.append(
-                _flag(
-                    visit,
-                    FlagKind.NEAR_DUPLICATE_PHOTO,
-                    photo,
-                    hamming_distance=best[0],
-                    max_distance=limit,
-                    other_visit=str(best[1]),
-                    other_photo=str(best[2]),
-                )
+    for m in matches:
+        other = (
+            {"other_visit": m.other_visit_id}
+            if m.other_visit_id
+            else {"other_village_visit": m.other_village_visit_id}
+        )
+        flags.append(
+            _flag(
+                visit,
+                FlagKind.NEAR_DUPLICATE_PHOTO,
+                by_id[m.photo_id],
+                hamming_distance=m.distance,
+                max_distance=m.max_distance,
+                **other,
+                other_photo=m.other_photo_id,
+                other_visited_at=_iso(m.other_visited_at),
+                other_village=m.other_village_id,
+                other_place=places.get(m.other_village_id, m.other_village_id),
+                same_household=m.same_household,
             )
+        )
     return flags
+
+
+def _place_names(village_codes: set[str]) -> dict[str, str]:
+    """'County Town Village' for each village code (one query)."""
+    levels = {code: (code[:6] + "000000", code[:9] + "000", code) for code in village_codes}
+    names = dict(
+        Region.objects.filter(code__in={c for chain in levels.values() for c in chain}).values_list(
+            "code", "name"
+        )
+    )
+    return {code: " ".join(names[c] for c in chain if c in names) for code, chain in levels.items()}
 
 
 def impossible_travel(visit: Visit) -> list[VisitFlag]:

@@ -279,6 +279,73 @@ class VisitPhoto(models.Model):
         return f"{self.kind} {self.photo_id}"
 
 
+class PhotoHash(models.Model):
+    """A visit photo's perceptual hash with when and where it was used: what the near-duplicate
+    search (`visits.neardup`) loads into memory and checks its candidates against.
+
+    Written once both the photo's hash and its visit exist (whichever comes second), by
+    `neardup.photo_hashes_record` only: it appends under a table lock, so `id` order is commit
+    order and a worker that has read up to an id has missed nothing below it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    photo = models.OneToOneField(
+        "media.Photo", verbose_name="照片", on_delete=models.CASCADE, related_name="+"
+    )
+    visit = models.ForeignKey(
+        Visit,
+        verbose_name="走访",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    village_visit = models.ForeignKey(
+        VillageVisit,
+        verbose_name="薄弱村走访",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    # The household of a household visit (forms are compared within one household only).
+    household = models.ForeignKey(
+        "register.Household",
+        verbose_name="低收入户",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    village = models.ForeignKey(
+        "regions.Region",
+        verbose_name="村(居)",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    kind = models.CharField("类别", max_length=16)
+    # The 64 bits of `Photo.phash` as a signed integer (what PostgreSQL's bigint holds).
+    phash = models.BigIntegerField("感知哈希", db_index=True)
+    visited_at = models.DateTimeField("走访时间", db_index=True)
+
+    class Meta:
+        verbose_name = "走访照片哈希"
+        verbose_name_plural = "走访照片哈希"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(visit__isnull=False, village_visit__isnull=True)
+                | Q(visit__isnull=True, village_visit__isnull=False),
+                name="photohash_one_visit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.photo_id} {self.phash & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
 class QuarterIncome(models.Model):
     """A household's income for one quarter; a later visit's record replaces it (history kept)."""
 

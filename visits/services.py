@@ -31,6 +31,7 @@ from regions.models import PREFIX_DIGITS, Level, Region
 from register.models import Helper, Household, Unit, UnitPairing, WeakVillage
 from register.selectors import pairing_on
 from visits import flags as flag_checks
+from visits import neardup
 from visits.models import (
     INCOME_CATEGORIES,
     QuarterIncome,
@@ -39,7 +40,7 @@ from visits.models import (
     VisitPhoto,
     WindowExtension,
 )
-from visits.tasks import check_visit
+from visits.tasks import check_village_visit, check_visit
 from visits.windows import (
     SHANGHAI,
     Decision,
@@ -456,6 +457,7 @@ def _village_visit_create(
         [VisitPhoto(photo=p, village_visit=visit, kind=p.kind) for p in photos]
     )
     photos_set_region(photos, data.village)
+    check_village_visit.enqueue(str(visit.pk))  # in the transaction, as `check_visit`
     _send_coverage(
         {
             "type": "coverage.village_visit",
@@ -525,23 +527,45 @@ def extension_grant(
 
 def visit_check(visit_id: uuid.UUID | str) -> int:
     """Raise the flags that compare a visit with other visits (`flags_against_others`); run
-    by the `check_visit` task once the visit is committed. Idempotent."""
+    by the `check_visit` task once the visit is committed. Its photos already hashed join the
+    near-duplicate search first (the others join from `photo_processed`). Idempotent."""
     visit = Visit.objects.select_related("household").filter(pk=visit_id).first()
     if visit is None:
         return 0
-    photos = [use.photo for use in visit.visit_photos.select_related("photo").order_by("id")]
+    uses = list(visit.visit_photos.select_related("photo").order_by("id"))
+    for use in uses:
+        use.visit = visit
+    neardup.photo_hashes_record(uses)
+    photos = [use.photo for use in uses]
     return _flags_raised(flag_checks.raise_flags(flag_checks.flags_against_others(visit, photos)))
 
 
+def village_visit_check(visit_id: uuid.UUID | str) -> int:
+    """A committed village visit's photos already hashed join the near-duplicate search (run
+    by the `check_village_visit` task; the others join from `photo_processed`). Village visits
+    carry no flags of their own: their photos are what household visits are compared with."""
+    visit = VillageVisit.objects.filter(pk=visit_id).first()
+    if visit is None:
+        return 0
+    uses = list(visit.visit_photos.select_related("photo").order_by("id"))
+    for use in uses:
+        use.village_visit = visit
+    return neardup.photo_hashes_record(uses)
+
+
 def photo_processed(photo_id: str) -> int:
-    """Called by media when a photo's perceptual hash is ready: add near-duplicate flags to
-    the visit that uses it (if any yet; a visit submitted later checks in `check_visit`)."""
+    """Called by media when a photo's perceptual hash is ready: if a visit already uses the
+    photo, it joins the near-duplicate search and its household visit gets the near-duplicate
+    flag it earns (a visit submitted later does both in its own check)."""
     use = (
-        VisitPhoto.objects.select_related("photo", "visit")
-        .filter(photo_id=photo_id, visit__isnull=False)
+        VisitPhoto.objects.select_related("photo", "visit", "village_visit")
+        .filter(photo_id=photo_id)
         .first()
     )
     if use is None or not use.photo.phash:
+        return 0
+    neardup.photo_hashes_record([use])
+    if use.visit is None:
         return 0
     return _flags_raised(
         flag_checks.raise_flags(flag_checks.near_duplicates(use.visit, [use.photo]))

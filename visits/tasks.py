@@ -11,3 +11,11 @@ def check_visit(visit_id: str) -> None:
     from visits.services import visit_check
 
     visit_check(visit_id)
+
+
+@task()
+def check_village_visit(visit_id: str) -> None:
+    """A newly committed village visit's photos join the near-duplicate search."""
+    from visits.services import village_visit_check
+
+    village_visit_check(visit_id)

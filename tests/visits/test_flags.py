@@ -165,6 +165,7 @@ def test_near_duplicate_at_submit_when_hashes_are_ready(helper, household_a, reg
     first = visit_photos(helper, taken=VISITED)
     submit(helper, household_a, first)
     _set_hash(first[0], "0123456789abcdef")
+    photo_processed(str(first[0].pk))  # what media calls once the hash is saved
     household = f.HouseholdFactory(village=regions.village_a1)
     f.PairingFactory(helper=helper.helper, household=household)
     second = visit_photos(helper, taken=VISITED, seed=9)

@@ -1,0 +1,393 @@
+"""Near-duplicate visit photos across the county (or the whole deployment), from an index every
+worker process keeps in memory and brings up to date from the database before each search.
+
+Which photos are compared (measured on the corpus in tests/visits/test_neardup_corpus.py and
+by bench/neardup.py, which print the rates):
+- photos of places and people (`location`, `scene`) with every household and village visit
+  photo of the county (`PHASH_SCOPE = "county"`, or of the whole deployment) taken within
+  `PHASH_LOOKBACK_DAYS` of the visit, at most `PHASH_MAX_DISTANCE` bits apart. Real photos of
+  different things are 20 or more bits apart; re-encoded, resized or forwarded copies 0-2.
+- printed forms (`passbook`, `handbook`) with the same household's photos only, at most
+  `PHASH_MAX_DISTANCE_FORMS` bits apart. Every household's page is printed from one template
+  and a 64-bit perceptual hash sees the page's outline and the light on it, not what is
+  written: two households' pages were within 8 bits of each other in about 5 % of pairs and
+  identical in 0.01 %, so across a county's hundreds of thousands of pages any limit would
+  flag every page. Within one household the same page photographed again a quarter later is
+  as far as another household's page, so a strict limit there still keeps false flags rare.
+
+Same answers in every process and after a restart: the index is a cache of the hashes in
+`PhotoHash` and only proposes candidates; the answer is read from the database. A search
+first reads the rows added since the index last looked (ids above its cursor), and ids
+become visible in order (`photo_hashes_record` appends under a table lock), so the index
+holds every hash committed before the search began; a candidate the index holds but the
+database no longer has (a deleted visit) is dropped by the read. Visits older than the
+index's window are searched in the database directly (`_older_hashes`).
+
+A database restored from a backup hands out ids the workers have read past: restart them
+(they load afresh), as with any cache.
+
+Memory: 24 bytes a hash (common.hamming). The index holds `PHASH_LOOKBACK_DAYS` plus
+`WINDOW_MARGIN` of photos and is rebuilt after `RELOAD_AFTER`, which drops the old ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from common.hamming import HammingIndex, as_unsigned
+from media.models import Photo, PhotoKind
+from visits.models import PhotoHash, Visit, VisitPhoto
+
+logger = logging.getLogger(__name__)
+
+PLACE_KINDS = frozenset({PhotoKind.LOCATION, PhotoKind.SCENE})
+FORM_KINDS = frozenset({PhotoKind.PASSBOOK, PhotoKind.HANDBOOK})
+# A visit is entered at most about a quarter and an extension after it happened: with this
+# margin the index covers every such visit's look-back, and only a recheck of an older visit
+# reads the gap from the database.
+WINDOW_MARGIN = timedelta(days=120)
+RELOAD_AFTER = timedelta(days=30)
+_COPY_CHUNK_ROWS = 1 << 20
+
+
+def signed(hex_hash: str) -> int:
+    """A 16-hex-digit hash as the signed 64-bit integer PostgreSQL's bigint stores."""
+    value = int(hex_hash, 16)
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def distance(a: int, b: int) -> int:
+    return ((a ^ b) & 0xFFFF_FFFF_FFFF_FFFF).bit_count()
+
+
+def scope_prefix(village_code: str) -> str:
+    """The code prefix a photo is compared within: its county's 6 digits, or everything."""
+    return village_code[:6] if settings.PHASH_SCOPE == "county" else ""
+
+
+# --- Writing the rows the index reads -------------------------------------------------------
+
+
+def photo_hashes_record(uses: Iterable[VisitPhoto]) -> int:
+    """Add the `PhotoHash` rows of visit photos whose hash is ready (others wait for
+    `photo_processed`); a photo already recorded is skipped. `uses` need `photo` and their
+    visit loaded. Returns how many were new or already there."""
+    rows = []
+    for use in uses:
+        if not use.photo.phash:
+            continue
+        visit = use.visit if use.visit_id else use.village_visit
+        rows.append(
+            PhotoHash(
+                photo_id=use.photo_id,
+                visit_id=use.visit_id,
+                village_visit_id=use.village_visit_id,
+                household_id=getattr(visit, "household_id", None),
+                village_id=visit.village_id,
+                kind=use.kind,
+                phash=signed(use.photo.phash),
+                visited_at=visit.visited_at,
+            )
+        )
+    if not rows:
+        return 0
+    with transaction.atomic():
+        _lock_appends()
+        PhotoHash.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _lock_appends() -> None:
+    """Appends commit in id order. Without this, a row whose transaction commits after a
+    higher id's would be skipped forever by a worker that read past it meanwhile. The lock
+    (EXCLUSIVE mode) waits only for other appenders; reads go on. SQLite needs nothing: its
+    transactions here take the database's write lock when they begin (IMMEDIATE mode)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f'LOCK TABLE "{PhotoHash._meta.db_table}" IN EXCLUSIVE MODE')
+
+
+# --- The index each process keeps ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexState:
+    size: int  # hashes held
+    nbytes: int
+    cursor: int  # every row up to this id has been read
+    floor: datetime  # rows of visits before this were not loaded
+    loaded_at: datetime
+
+
+class ProcessIndex:
+    """The hashes of `PhotoHash` rows visited since `floor`, in memory, brought up to date on
+    `refresh`. One per process (`INDEX`); the lock serialises threads of an ASGI worker."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: HammingIndex | None = None
+        self._cursor = 0
+        self._floor = timezone.now()
+        self._loaded_at = timezone.now()
+
+    def refresh(self, now: datetime | None = None) -> IndexState:
+        """Load the index on first use or when due, else read the rows added since."""
+        now = now or timezone.now()
+        with self._lock:
+            if self._index is None or now - self._loaded_at > RELOAD_AFTER or now < self._loaded_at:
+                self._load(now)
+            else:
+                self._catch_up()
+            return self._state()
+
+    def state(self) -> IndexState | None:
+        with self._lock:
+            return self._state() if self._index is not None else None
+
+    def _state(self) -> IndexState:
+        assert self._index is not None
+        return IndexState(
+            size=len(self._index),
+            nbytes=self._index.nbytes,
+            cursor=self._cursor,
+            floor=self._floor,
+            loaded_at=self._loaded_at,
+        )
+
+    def _load(self, now: datetime) -> None:
+        floor = now - timedelta(days=settings.PHASH_LOOKBACK_DAYS) - WINDOW_MARGIN
+        # The top id first: every row up to it has committed (appends commit in id order), so
+        # the rows read next hold all of them, and the next catch-up starts after it.
+        top = PhotoHash.objects.aggregate(top=Max("id"))["top"] or 0
+        rows = PhotoHash.objects.filter(visited_at__gte=floor, id__lte=top)
+        hashes = _bigints(rows.values_list("phash", flat=True))
+        self._index = HammingIndex(hashes)
+        self._cursor, self._floor, self._loaded_at = top, floor, now
+        logger.info(
+            "near-duplicate index loaded: %d hashes, %d bytes", len(hashes), self._index.nbytes
+        )
+
+    def _catch_up(self) -> None:
+        assert self._index is not None
+        new = list(
+            PhotoHash.objects.filter(id__gt=self._cursor).order_by("id").values_list("id", "phash")
+        )
+        if new:
+            self._index.add(np.array([h for _, h in new], dtype=np.int64))
+            self._cursor = new[-1][0]
+
+    def candidates(self, queries: Iterable[int], radius: int) -> dict[int, int]:
+        """Stored hashes (signed) within `radius` of any query, with the smallest distance."""
+        found: dict[int, int] = {}
+        with self._lock:
+            assert self._index is not None, "refresh() first"
+            for query in queries:
+                hits, distances = self._index.search(query, radius)
+                for value, d in zip(hits.view(np.int64).tolist(), distances.tolist(), strict=True):
+                    found[value] = min(d, found.get(value, 64))
+        return found
+
+    def forget(self) -> None:
+        """Drop the index: the next refresh loads it again (a restart, for tests)."""
+        with self._lock:
+            self._index = None
+            self._cursor = 0
+
+
+INDEX = ProcessIndex()
+
+
+def _bigints(values: QuerySet) -> np.ndarray:
+    """A one-column bigint query's values as an int64 array. PostgreSQL sends them with a
+    binary COPY parsed by numpy (10 million rows in seconds, no Python object per row)."""
+    if connection.vendor != "postgresql":
+        return np.fromiter(values.iterator(chunk_size=10_000), dtype=np.int64)
+    sql, params = values.query.sql_with_params()
+    # Binary COPY: a 19-byte header, then per row a field count (int16) and the field's
+    # length (int32) and value (int64), big-endian; a -1 field count ends the data.
+    row = np.dtype([("fields", ">i2"), ("length", ">i4"), ("value", ">i8")])
+    parts: list[np.ndarray] = []
+    pending = b""
+    header_left = 19
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
+    ):
+        for block in copy:
+            data = pending + bytes(block)
+            if header_left:
+                cut = min(header_left, len(data))
+                data, header_left = data[cut:], header_left - cut
+            whole = len(data) // row.itemsize * row.itemsize
+            if whole:
+                parts.append(np.frombuffer(data[:whole], dtype=row)["value"].astype(np.int64))
+            pending = data[whole:]
+    if pending not in (b"", b"\xff\xff"):
+        raise ValueError(f"unexpected end of COPY data: {pending[:16]!r}")
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+# --- The search ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    """The closest photo of another visit (ties: the earliest visit, then the lowest row)."""
+
+    photo_id: str  # ours
+    distance: int
+    max_distance: int
+    other_photo_id: str
+    other_visit_id: str | None
+    other_village_visit_id: str | None
+    other_visited_at: datetime
+    other_village_id: str
+    same_household: bool
+
+
+def pair_limit(kind: str, other_kind: str, *, same_household: bool) -> int | None:
+    """How many bits apart two photos may be and still count as one reused photo; None when
+    the pair is not compared at all (forms of different households)."""
+    if kind in PLACE_KINDS and other_kind in PLACE_KINDS:
+        return settings.PHASH_MAX_DISTANCE
+    if same_household:
+        return settings.PHASH_MAX_DISTANCE_FORMS
+    return None
+
+
+def visit_matches(visit: Visit, photos: Iterable[Photo]) -> list[Match]:
+    """For each of the household visit's photos with a hash, the closest photo of another
+    visit within the limits above, if any. Reads the index once for the visit, the household's
+    own rows once, and one row a photo that has candidates."""
+    hashed = [p for p in photos if p.phash]
+    if not hashed:
+        return []
+    lookback = timedelta(days=settings.PHASH_LOOKBACK_DAYS)
+    around = PhotoHash.objects.filter(
+        visited_at__gte=visit.visited_at - lookback,
+        visited_at__lte=visit.visited_at + lookback,
+    ).exclude(visit_id=visit.pk)
+    household_rows = list(
+        around.filter(household_id=visit.household_id)
+        .select_related("photo")
+        .only("id", "photo__sha256", *_MATCH_FIELDS)
+        .order_by("visited_at", "id")
+    )
+    places = [p for p in hashed if p.kind in PLACE_KINDS]
+    if places:
+        state = INDEX.refresh()
+    matches = []
+    for photo in hashed:
+        ours = [signed(h) for h in (photo.phash, photo.phash_rotated) if h]
+        best = _best_in_household(photo, ours, household_rows)
+        if photo.kind in PLACE_KINDS:
+            county = _best_in_scope(photo, ours, visit, around, state)
+            if county is not None and (best is None or _rank(county) < _rank(best)):
+                best = county
+        if best is not None:
+            matches.append(best)
+    return matches
+
+
+_MATCH_FIELDS = (
+    "photo_id",
+    "visit_id",
+    "village_visit_id",
+    "household_id",
+    "village_id",
+    "kind",
+    "phash",
+    "visited_at",
+)
+
+
+def _rank(match: Match) -> tuple:
+    return (match.distance, match.other_visited_at, match.other_photo_id)
+
+
+def _match(photo: Photo, row: PhotoHash, d: int, limit: int, *, same_household: bool) -> Match:
+    return Match(
+        photo_id=str(photo.pk),
+        distance=d,
+        max_distance=limit,
+        other_photo_id=str(row.photo_id),
+        other_visit_id=str(row.visit_id) if row.visit_id else None,
+        other_village_visit_id=str(row.village_visit_id) if row.village_visit_id else None,
+        other_visited_at=row.visited_at,
+        other_village_id=row.village_id,
+        same_household=same_household,
+    )
+
+
+def _best_in_household(photo: Photo, ours: list[int], rows: list[PhotoHash]) -> Match | None:
+    """The household's own photos (a few a quarter), compared here in full."""
+    best = None
+    for row in rows:
+        if row.photo.sha256 == photo.sha256:
+            continue  # the same bytes: `same_photo_elsewhere` says so already
+        limit = pair_limit(photo.kind, row.kind, same_household=True)
+        d = min(distance(h, row.phash) for h in ours)
+        if limit is not None and d <= limit:
+            found = _match(photo, row, d, limit, same_household=True)
+            if best is None or _rank(found) < _rank(best):
+                best = found
+    return best
+
+
+def _best_in_scope(
+    photo: Photo, ours: list[int], visit: Visit, around: QuerySet, state: IndexState
+) -> Match | None:
+    """Photos of places and people of every other household and village in scope: the index
+    proposes the hashes within the limit, the database says which visits used them."""
+    limit = settings.PHASH_MAX_DISTANCE
+    candidates = INDEX.candidates(ours, limit)
+    if visit.visited_at - timedelta(days=settings.PHASH_LOOKBACK_DAYS) < state.floor:
+        for value, d in _older_hashes(ours, limit, visit, state.floor).items():
+            candidates[value] = min(d, candidates.get(value, 64))
+    if not candidates:
+        return None
+    rows = (
+        around.filter(
+            village__code__startswith=scope_prefix(visit.village_id), kind__in=PLACE_KINDS
+        )
+        .exclude(household_id=visit.household_id)  # compared in full above
+        .exclude(photo__sha256=photo.sha256)
+        .only(*_MATCH_FIELDS)
+        .order_by("visited_at", "id")
+    )
+    by_distance: dict[int, list[int]] = {}
+    for value, d in candidates.items():
+        by_distance.setdefault(d, []).append(value)
+    for d in sorted(by_distance):
+        row = rows.filter(phash__in=by_distance[d]).first()
+        if row is not None:
+            return _match(photo, row, d, limit, same_household=False)
+    return None
+
+
+def _older_hashes(ours: list[int], limit: int, visit: Visit, floor: datetime) -> dict[int, int]:
+    """The part of an old visit's look-back before the index's window, from the database."""
+    lookback = timedelta(days=settings.PHASH_LOOKBACK_DAYS)
+    values = PhotoHash.objects.filter(
+        visited_at__gte=visit.visited_at - lookback, visited_at__lt=floor, kind__in=PLACE_KINDS
+    ).values_list("phash", flat=True)
+    stored = as_unsigned(_bigints(values))
+    found: dict[int, int] = {}
+    for query in ours:
+        distances = np.bitwise_count(stored ^ as_unsigned(np.array([query]))[0])
+        near = distances <= limit
+        for value, d in zip(
+            stored[near].view(np.int64).tolist(), distances[near].tolist(), strict=True
+        ):
+            found[value] = min(int(d), found.get(value, 64))
+    return found
