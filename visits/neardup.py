@@ -242,7 +242,8 @@ def _bigints(values: QuerySet) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Match:
-    """The closest photo of another visit (ties: the earliest visit, then the lowest row)."""
+    """The closest photo of another visit (ties: the earliest visit, then the lowest photo
+    id), the limit it met and where and when it was used."""
 
     photo_id: str  # ours
     distance: int
@@ -265,40 +266,6 @@ def pair_limit(kind: str, other_kind: str, *, same_household: bool) -> int | Non
     return None
 
 
-def visit_matches(visit: Visit, photos: Iterable[Photo]) -> list[Match]:
-    """For each of the household visit's photos with a hash, the closest photo of another
-    visit within the limits above, if any. Reads the index once for the visit, the household's
-    own rows once, and one row a photo that has candidates."""
-    hashed = [p for p in photos if p.phash]
-    if not hashed:
-        return []
-    lookback = timedelta(days=settings.PHASH_LOOKBACK_DAYS)
-    around = PhotoHash.objects.filter(
-        visited_at__gte=visit.visited_at - lookback,
-        visited_at__lte=visit.visited_at + lookback,
-    ).exclude(visit_id=visit.pk)
-    household_rows = list(
-        around.filter(household_id=visit.household_id)
-        .select_related("photo")
-        .only("id", "photo__sha256", *_MATCH_FIELDS)
-        .order_by("visited_at", "id")
-    )
-    places = [p for p in hashed if p.kind in PLACE_KINDS]
-    if places:
-        state = INDEX.refresh()
-    matches = []
-    for photo in hashed:
-        ours = [signed(h) for h in (photo.phash, photo.phash_rotated) if h]
-        best = _best_in_household(photo, ours, household_rows)
-        if photo.kind in PLACE_KINDS:
-            county = _best_in_scope(photo, ours, visit, around, state)
-            if county is not None and (best is None or _rank(county) < _rank(best)):
-                best = county
-        if best is not None:
-            matches.append(best)
-    return matches
-
-
 _MATCH_FIELDS = (
     "photo_id",
     "visit_id",
@@ -309,77 +276,126 @@ _MATCH_FIELDS = (
     "phash",
     "visited_at",
 )
+# At most this many rows of candidates a visit: a picture thousands of visits share (a black
+# frame, a covered lens) is flagged all the same, against the earliest of these.
+MAX_CANDIDATE_ROWS = 1000
 
 
-def _rank(match: Match) -> tuple:
-    return (match.distance, match.other_visited_at, match.other_photo_id)
+def visit_matches(visit: Visit, photos: Iterable[Photo]) -> list[Match]:
+    """For each of the household visit's photos with a hash, the closest photo of another
+    visit within the limits above, if any. Three queries a visit however many photos: the
+    household's own rows, the rows the index has not read yet, the rows of the candidates."""
+    hashed = [p for p in photos if p.phash]
+    if not hashed:
+        return []
+    lookback = timedelta(days=settings.PHASH_LOOKBACK_DAYS)
+    around = (
+        PhotoHash.objects.filter(
+            visited_at__gte=visit.visited_at - lookback,
+            visited_at__lte=visit.visited_at + lookback,
+        )
+        .exclude(visit_id=visit.pk)
+        .select_related("photo")
+        .only("photo__sha256", *_MATCH_FIELDS)
+        .order_by("visited_at", "photo_id")
+    )
+    ours = {p.pk: [signed(h) for h in (p.phash, p.phash_rotated) if h] for p in hashed}
+    rows = list(around.filter(household_id=visit.household_id))
+    nearby = {p.pk: _household_pairs(p, ours[p.pk], rows) for p in hashed}
+    places = [p for p in hashed if p.kind in PLACE_KINDS]
+    if places:
+        for photo, pairs in _scope_pairs(places, ours, visit, around).items():
+            nearby[photo].extend(pairs)
+    matches = []
+    for photo in hashed:
+        pairs = [pair for pair in nearby[photo.pk] if pair.row.photo.sha256 != photo.sha256]
+        if pairs:  # (the same bytes: `same_photo_elsewhere` says so already)
+            best = min(pairs, key=lambda pair: (pair.distance, *_order(pair.row)))
+            matches.append(_match(photo, best))
+    return matches
 
 
-def _match(photo: Photo, row: PhotoHash, d: int, limit: int, *, same_household: bool) -> Match:
+@dataclass(frozen=True)
+class Pair:
+    distance: int
+    row: PhotoHash  # the other photo's
+    limit: int  # the limit it met
+    same_household: bool
+
+
+def _order(row: PhotoHash) -> tuple:
+    """Ties go to the earliest visit, then the lowest photo id: the query's order too."""
+    return (row.visited_at, str(row.photo_id))
+
+
+def _match(photo: Photo, pair: Pair) -> Match:
+    row = pair.row
     return Match(
         photo_id=str(photo.pk),
-        distance=d,
-        max_distance=limit,
+        distance=pair.distance,
+        max_distance=pair.limit,
         other_photo_id=str(row.photo_id),
         other_visit_id=str(row.visit_id) if row.visit_id else None,
         other_village_visit_id=str(row.village_visit_id) if row.village_visit_id else None,
         other_visited_at=row.visited_at,
         other_village_id=row.village_id,
-        same_household=same_household,
+        same_household=pair.same_household,
     )
 
 
-def _best_in_household(photo: Photo, ours: list[int], rows: list[PhotoHash]) -> Match | None:
+def _household_pairs(photo: Photo, ours: list[int], rows: list[PhotoHash]) -> list[Pair]:
     """The household's own photos (a few a quarter), compared here in full."""
-    best = None
+    pairs = []
     for row in rows:
-        if row.photo.sha256 == photo.sha256:
-            continue  # the same bytes: `same_photo_elsewhere` says so already
         limit = pair_limit(photo.kind, row.kind, same_household=True)
         d = min(distance(h, row.phash) for h in ours)
         if limit is not None and d <= limit:
-            found = _match(photo, row, d, limit, same_household=True)
-            if best is None or _rank(found) < _rank(best):
-                best = found
-    return best
+            pairs.append(Pair(d, row, limit, same_household=True))
+    return pairs
 
 
-def _best_in_scope(
-    photo: Photo, ours: list[int], visit: Visit, around: QuerySet, state: IndexState
-) -> Match | None:
+def _scope_pairs(
+    places: list[Photo], ours: dict, visit: Visit, around: QuerySet
+) -> dict[object, list[Pair]]:
     """Photos of places and people of every other household and village in scope: the index
     proposes the hashes within the limit, the database says which visits used them."""
     limit = settings.PHASH_MAX_DISTANCE
-    candidates = INDEX.candidates(ours, limit)
-    if visit.visited_at - timedelta(days=settings.PHASH_LOOKBACK_DAYS) < state.floor:
-        for value, d in _older_hashes(ours, limit, visit, state.floor).items():
-            candidates[value] = min(d, candidates.get(value, 64))
-    if not candidates:
-        return None
-    rows = (
-        around.filter(
-            village__code__startswith=scope_prefix(visit.village_id), kind__in=PLACE_KINDS
-        )
-        .exclude(household_id=visit.household_id)  # compared in full above
-        .exclude(photo__sha256=photo.sha256)
-        .only(*_MATCH_FIELDS)
-        .order_by("visited_at", "id")
+    state = INDEX.refresh()
+    old = visit.visited_at - timedelta(days=settings.PHASH_LOOKBACK_DAYS) < state.floor
+    candidates = {}
+    for photo in places:
+        found = INDEX.candidates(ours[photo.pk], limit)
+        if old:
+            for value, d in _older_hashes(ours[photo.pk], limit, visit, state.floor).items():
+                found[value] = min(d, found.get(value, 64))
+        candidates[photo.pk] = found
+    values = set().union(*candidates.values())
+    if not values:
+        return {}
+    in_scope = around.filter(
+        village__code__startswith=scope_prefix(visit.village_id),
+        kind__in=PLACE_KINDS,
+        phash__in=values,
     )
-    by_distance: dict[int, list[int]] = {}
-    for value, d in candidates.items():
-        by_distance.setdefault(d, []).append(value)
-    for d in sorted(by_distance):
-        row = rows.filter(phash__in=by_distance[d]).first()
-        if row is not None:
-            return _match(photo, row, d, limit, same_household=False)
-    return None
+    # (The household's own rows were compared in full already.)
+    rows = in_scope.exclude(household_id=visit.household_id)[:MAX_CANDIDATE_ROWS]
+    pairs: dict[object, list[Pair]] = {photo.pk: [] for photo in places}
+    for row in rows:
+        for photo in places:
+            d = candidates[photo.pk].get(row.phash)
+            if d is not None:
+                pairs[photo.pk].append(Pair(d, row, limit, same_household=False))
+    return pairs
 
 
 def _older_hashes(ours: list[int], limit: int, visit: Visit, floor: datetime) -> dict[int, int]:
     """The part of an old visit's look-back before the index's window, from the database."""
     lookback = timedelta(days=settings.PHASH_LOOKBACK_DAYS)
     values = PhotoHash.objects.filter(
-        visited_at__gte=visit.visited_at - lookback, visited_at__lt=floor, kind__in=PLACE_KINDS
+        visited_at__gte=visit.visited_at - lookback,
+        visited_at__lt=floor,
+        kind__in=PLACE_KINDS,
+        village__code__startswith=scope_prefix(visit.village_id),
     ).values_list("phash", flat=True)
     stored = as_unsigned(_bigints(values))
     found: dict[int, int] = {}
@@ -391,3 +407,34 @@ def _older_hashes(ours: list[int], limit: int, visit: Visit, floor: datetime) ->
         ):
             found[value] = min(int(d), found.get(value, 64))
     return found
+
+
+def photo_report(photo_id: str) -> dict:
+    """What `visit_matches` finds for one household visit photo, as plain data."""
+    use = (
+        VisitPhoto.objects.select_related("photo", "visit")
+        .filter(photo_id=photo_id, visit__isnull=False)
+        .first()
+    )
+    if use is None:
+        return {"photo": photo_id, "error": "not a household visit photo"}
+    if not use.photo.phash:
+        return {"photo": photo_id, "error": "not processed yet"}
+    found = visit_matches(use.visit, [use.photo])
+    match = found[0] if found else None
+    return {
+        "photo": photo_id,
+        "visit": str(use.visit_id),
+        "match": None
+        if match is None
+        else {
+            "distance": match.distance,
+            "max_distance": match.max_distance,
+            "other_photo": match.other_photo_id,
+            "other_visit": match.other_visit_id,
+            "other_village_visit": match.other_village_visit_id,
+            "other_visited_at": match.other_visited_at.isoformat(),
+            "other_village": match.other_village_id,
+            "same_household": match.same_household,
+        },
+    }

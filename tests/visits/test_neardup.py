@@ -1,0 +1,330 @@
+"""The county-wide near-duplicate search: a copy of a photo used by a helper in another town
+is flagged, a different photo is not; the county, the look-back and the form rule bound it;
+answers do not depend on the process or its history."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from unittest.mock import ANY
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import TestCase
+from PIL import ImageOps
+
+from accounts.models import User
+from accounts.roles import Role
+from media.models import Photo
+from media.services import photo_process
+from register.models import Pairing
+from tests import factories as f
+from tests.clock import at
+from tests.visits import forms
+from tests.visits.helpers import KINDS, make_jpeg, make_photo
+from visits import neardup
+from visits.models import FlagKind, PhotoHash, VisitFlag
+from visits.neardup import INDEX
+from visits.services import (
+    Income,
+    Position,
+    VillageVisitInput,
+    VisitInput,
+    village_visit_submit,
+    visit_submit,
+)
+
+NOW = at("2026-12-28 20:00")
+VISITED = at("2026-12-25 10:00")
+HOME = Position(lat=Decimal("32.310100"), lon=Decimal("121.180100"))
+INCOME = Income(
+    wages=Decimal("900.00"),
+    operating=Decimal("0.00"),
+    property=Decimal("0.00"),
+    transfers=Decimal("300.00"),
+)
+
+
+def picture(seed: int) -> bytes:
+    """A phone-sized photo of something: random blocks, far from any other seed's."""
+    return make_jpeg(size=(640, 480), seed=seed, taken=VISITED)
+
+
+def mirrored(data: bytes) -> bytes:
+    return forms.jpeg(ImageOps.mirror(forms._open(data)), quality=85)
+
+
+def helper_of(household) -> User:
+    helper = Pairing.objects.get(household=household).helper
+    return User.objects.filter(helper=helper).first() or f.UserFactory(
+        role=Role.HELPER, region_id=helper.region_id, helper=helper
+    )
+
+
+def processed(user, kind: str, data: bytes) -> Photo:
+    photo = make_photo(user, kind, data=data)
+    return photo_process(photo_id=photo.pk)  # the background task's work, done now
+
+
+def visit(household, *, visited_at=VISITED, seed: int, **given: bytes):
+    """A visit with its four photos: `given` kinds from the bytes given, the others fresh."""
+    user = helper_of(household)
+    photos = {
+        kind: processed(user, kind, given[kind] if kind in given else picture(seed * 10 + i))
+        for i, kind in enumerate(KINDS)
+    }
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        made, created = visit_submit(
+            user=user,
+            data=VisitInput(
+                id=uuid.uuid4(),
+                household_id=household.pk,
+                visited_at=visited_at,
+                position=HOME,
+                photo_ids=tuple(p.pk for p in photos.values()),
+                income=INCOME,
+                passbook_checked=True,
+            ),
+            now=NOW,
+        )
+    assert created
+    made.photos = photos
+    return made
+
+
+def near_flags(made) -> dict[str, VisitFlag]:
+    flags = VisitFlag.objects.filter(visit=made, kind=FlagKind.NEAR_DUPLICATE_PHOTO)
+    by_photo = {str(p.pk): kind for kind, p in made.photos.items()}
+    return {by_photo[str(flag.photo_id)]: flag for flag in flags}
+
+
+@pytest.fixture
+def original():
+    return picture(7)
+
+
+def test_a_copy_used_in_another_town_is_flagged_and_a_different_photo_is_not(
+    household_a, household_b, original
+):
+    INDEX.refresh()  # a worker already running when the first visit arrives
+    first = visit(household_a, seed=1, scene=original)
+    second = visit(
+        household_b,
+        visited_at=at("2026-12-26 15:00"),
+        seed=2,
+        scene=forms.reencoded(original),
+        location=forms.resized(original),
+    )
+    flags = near_flags(second)
+    assert set(flags) == {"scene", "location"}  # the passbook and handbook pages are new
+    scene = flags["scene"].detail
+    assert scene["other_visit"] == str(first.pk)
+    assert scene["other_photo"] == str(first.photos["scene"].pk)
+    assert scene["hamming_distance"] <= 2 and scene["max_distance"] == 8
+    assert scene["other_place"] == "如东县 掘港镇 东凌村"  # town A's village; this one is town B's
+    assert scene["other_village"] == household_a.village_id
+    assert scene["other_visited_at"] == "2026-12-25T10:00:00+08:00"
+    assert scene["same_household"] is False
+    assert flags["location"].detail["other_photo"] == str(first.photos["scene"].pk)
+    assert not near_flags(first)  # flagged on the visit that reused the photo
+    # The index caught up with each photo as it arrived, without loading again.
+    state = INDEX.state()
+    assert state.size == PhotoHash.objects.count() == 8
+
+    third = visit(household_b, seed=3, visited_at=at("2026-12-27 09:00"), scene=picture(8))
+    assert not near_flags(third)
+
+
+def test_a_mirrored_copy_is_flagged(household_a, household_b, original):
+    visit(household_a, seed=1, scene=original)
+    second = visit(household_b, seed=2, scene=mirrored(original))
+    assert set(near_flags(second)) == {"scene"}
+
+
+def test_only_the_county_unless_the_whole_deployment_is_asked(
+    household_a, regions, original, settings
+):
+    elsewhere = f.HouseholdFactory(village=regions.other_village)
+    f.PairingFactory(helper=f.HelperFactory(region=regions.other_town), household=elsewhere)
+    visit(household_a, seed=1, scene=original)
+    assert not near_flags(visit(elsewhere, seed=2, scene=forms.reencoded(original)))
+
+    settings.PHASH_SCOPE = "deployment"
+    another = picture(11)
+    visit(household_a, seed=3, scene=another)
+    flagged = near_flags(visit(elsewhere, seed=4, scene=forms.resized(another)))
+    assert flagged["scene"].detail["other_place"] == "如东县 掘港镇 东凌村"
+
+
+def test_a_village_visit_photo_is_compared_too(household_a, regions, original):
+    unit = f.UnitFactory(region=regions.county)
+    f.UnitPairingFactory(unit=unit, weak_village=f.WeakVillageFactory(village=regions.village_b2))
+    user = f.UserFactory(role=Role.UNIT, region=regions.county, unit=unit)
+    photos = [processed(user, "location", original), processed(user, "scene", picture(9))]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        village_visit, _ = village_visit_submit(
+            user=user,
+            data=VillageVisitInput(
+                id=uuid.uuid4(),
+                village=regions.village_b2.code,
+                visited_at=VISITED,
+                position=HOME,
+                photo_ids=tuple(p.pk for p in photos),
+                collective_income=Decimal("120000.00"),
+            ),
+            now=NOW,
+        )
+    second = visit(household_a, seed=2, scene=forms.forwarded_in_chat(original))
+    detail = near_flags(second)["scene"].detail
+    assert detail["other_village_visit"] == str(village_visit.pk)
+    assert "other_visit" not in detail and detail["other_place"] == "如东县 马塘镇 邱陞村"
+
+
+def test_forms_are_compared_within_their_household_only(household_a, household_b):
+    page = forms.photograph(forms.passbook_page(1), shot=1)
+    first = visit(household_a, seed=1, passbook=page)
+    # Another household's passbook page, even the same picture re-encoded: not compared (every
+    # household's page is printed from one template: see neardup's docstring).
+    assert not near_flags(visit(household_b, seed=2, passbook=forms.reencoded(page)))
+    # The same household's page from last time, forwarded and re-encoded: flagged.
+    again = visit(
+        household_a, seed=3, visited_at=at("2026-12-26 10:00"), passbook=forms.reencoded(page)
+    )
+    detail = near_flags(again)["passbook"].detail
+    assert detail["other_visit"] == str(first.pk) and detail["same_household"] is True
+    assert detail["hamming_distance"] <= detail["max_distance"] == 2
+
+
+def test_photos_beyond_the_look_back_are_not_compared(household_a, household_b, original, settings):
+    settings.PHASH_LOOKBACK_DAYS = 2
+    visit(household_a, seed=1, visited_at=at("2026-12-21 10:00"), scene=original)
+    late = visit(
+        household_b, seed=2, visited_at=at("2026-12-25 10:00"), scene=forms.resized(original)
+    )
+    assert not near_flags(late)
+
+
+def test_a_hash_the_database_no_longer_has_is_not_reported(household_a, household_b, original):
+    first = visit(household_a, seed=1, scene=original)
+    INDEX.refresh()
+    assert INDEX.state().size == 4
+    PhotoHash.objects.filter(photo=first.photos["scene"]).delete()  # the index still holds it
+    assert not near_flags(visit(household_b, seed=2, scene=forms.reencoded(original)))
+
+
+def test_an_old_visit_is_searched_past_the_index_window(household_a, household_b, original, clock):
+    first = visit(household_a, seed=1, scene=original)
+    second = visit(household_b, seed=2, scene=picture(9))
+    copy = processed(helper_of(household_b), "scene", forms.reencoded(original))
+    # Rechecked two years on: the index (loaded now) starts well after both visits.
+    clock.set("2028-12-25 10:00")
+    state = INDEX.refresh()
+    assert state.floor > first.visited_at and state.size == 0
+    (match,) = neardup.visit_matches(second, [copy])
+    assert match.other_photo_id == str(first.photos["scene"].pk) and match.distance <= 2
+
+
+def test_one_visit_reads_the_index_once_and_the_household_once(
+    household_a, household_b, original, django_assert_num_queries
+):
+    visit(household_a, seed=1, scene=original)
+    second = visit(household_b, seed=2, scene=picture(9))
+    INDEX.refresh()
+    photos = list(second.photos.values())
+    # The household's rows, the rows added since, the candidates' rows.
+    with django_assert_num_queries(3):
+        assert neardup.visit_matches(second, photos) == []
+
+
+# --- Processes: two workers and a restart see the same answers (they share the database) ------
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+class Worker:
+    """`manage.py neardup_search --stdin`: one process with its own index, kept between
+    questions as a task worker keeps it, against the test database."""
+
+    def __init__(self) -> None:
+        db = connection.settings_dict
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(
+            DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}",
+            LOG_LEVEL="WARNING",
+            PYTHONUNBUFFERED="1",
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "neardup_search", "--stdin"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, photo_ids: list[str]) -> dict[str, dict]:
+        answers = {}
+        for photo_id in photo_ids:
+            self.proc.stdin.write(photo_id + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+            assert line, f"worker exited with {self.proc.poll()}"
+            answers[photo_id] = json.loads(line)
+        return answers
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.mark.skipif(
+    not django_settings.IS_POSTGRES,
+    reason="worker subprocesses must see the test's rows: needs PostgreSQL (SQLite's test "
+    "database lives in this process)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_same_answers_in_two_worker_processes_and_after_a_restart(
+    household_a, household_b, original
+):
+    first = visit(household_a, seed=1, scene=original)
+    other = visit(household_b, seed=2, scene=picture(9))
+    workers = [Worker(), Worker()]
+    try:
+        ids = [str(first.photos["scene"].pk), str(other.photos["scene"].pk)]
+        before = [w.ask(ids) for w in workers]  # each loads its index
+        assert before[0] == before[1]
+        assert before[0][ids[0]]["match"] is None
+        # Photos arrive while both run: each reads only the rows added since.
+        copy = visit(household_b, seed=3, scene=forms.reencoded(original))
+        ids += [str(copy.photos["scene"].pk), str(copy.photos["location"].pk)]
+        answers = [w.ask(ids) for w in workers]
+        restarted = Worker()
+        workers.append(restarted)
+        answers.append(restarted.ask(ids))  # loads everything afresh
+    finally:
+        for w in workers:
+            w.stop()
+    assert answers[0] == answers[1] == answers[2]
+    copied = answers[0][ids[2]]["match"]
+    assert copied["other_photo"] == ids[0] and copied["distance"] <= 2
+    # The first photo now has a match too (the copy is within its look-back); the unrelated
+    # ones have none, in every process.
+    assert answers[0][ids[0]]["match"]["other_photo"] == ids[2]
+    assert answers[0][ids[1]]["match"] is None and answers[0][ids[3]]["match"] is None
+    # The same index in each: every row, read once.
+    assert answers[0][ids[3]]["index"] == {"size": PhotoHash.objects.count(), "cursor": ANY}
+    # And this process, with its own index, agrees.
+    for photo_id in ids:
+        assert {**neardup.photo_report(photo_id), "index": None} == {
+            **answers[0][photo_id],
+            "index": None,
+        }
