@@ -27,6 +27,7 @@ from coverage import selectors as coverage
 from media.models import PhotoKind
 from media.selectors import photo_url
 from media.services import photo_receive
+from supervision import photo_pairs
 from supervision import services as supervision
 from visits.models import SpotCheckOutcome
 from visits.windows import Quarter
@@ -81,7 +82,14 @@ def risks(request: HttpRequest) -> HttpResponse:
     page = _page(request, supervision.risk_list(user=request.user, quarter=q, region=region))
     for visit in page.object_list:
         visit.flag_rows = [
-            (flag.get_kind_display(), supervision.SEVERITY.get(flag.kind, 1), flag.detail)
+            (
+                flag.get_kind_display(),
+                supervision.SEVERITY.get(flag.kind, 1),
+                flag.detail,
+                reverse("supervision:photo_pair", args=[flag.pk])
+                if flag.kind in photo_pairs.PAIR_KINDS
+                else None,
+            )
             for flag in visit.flags.all()
         ]
     latest = coverage.default_quarter()
@@ -96,6 +104,16 @@ def risks(request: HttpRequest) -> HttpResponse:
             "outcomes": dict(SpotCheckOutcome.choices),
         },
     )
+
+
+@reader_page
+def photo_pair(request: HttpRequest, flag_id: int) -> HttpResponse:
+    """A reused photo beside the one it repeats, with both visits' helpers, places and dates."""
+    try:
+        pair = photo_pairs.photo_pair(user=request.user, flag_id=flag_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    return render(request, "supervision/photo_pair.html", {"pair": pair})
 
 
 # --- Draws ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, TiffImagePlugin
 
 from media.services import photo_receive
-from tests.clock import SH, at  # noqa: F401 (the visit tests import `at` from here)
+from tests.clock import SH, at
 
 HOME = (Decimal("32.310000"), Decimal("121.180000"))  # the factories' household home
 KINDS = ("location", "scene", "passbook", "handbook")
@@ -87,3 +87,71 @@ def payload(
         "notes": "",
         **extra,
     }
+
+
+# --- Visits submitted through the service, with processed photos ------------------------------
+
+SUBMITTED_AT = at("2026-12-28 20:00")  # inside the Q4 2026 window
+VISITED = at("2026-12-25 10:00")
+
+
+def picture(seed: int) -> bytes:
+    """A phone-sized photo of something: random blocks, far in hash from any other seed's."""
+    return make_jpeg(size=(640, 480), seed=seed, taken=VISITED)
+
+
+def helper_user(household):
+    """The login of the household's paired helper (made when it has none)."""
+    from accounts.models import User
+    from accounts.roles import Role
+    from register.models import Pairing
+    from tests import factories as f
+
+    helper = Pairing.objects.get(household=household).helper
+    return User.objects.filter(helper=helper).first() or f.UserFactory(
+        role=Role.HELPER, region_id=helper.region_id, helper=helper
+    )
+
+
+def processed_photo(user, kind: str, data: bytes):
+    """An uploaded photo after media's background processing (derivatives and hashes)."""
+    from media.services import photo_process
+
+    return photo_process(photo_id=make_photo(user, kind, data=data).pk)
+
+
+def submitted_visit(household, *, visited_at: datetime = VISITED, seed: int, **given: bytes):
+    """A visit with its four processed photos, submitted and checked as the phone and the
+    task worker would: `given` kinds from the bytes given, the others fresh pictures. The
+    photos by kind are on `.photos`."""
+    from django.test import TestCase
+
+    from visits.services import Income, Position, VisitInput, visit_submit
+
+    user = helper_user(household)
+    photos = {
+        kind: processed_photo(user, kind, given.get(kind) or picture(seed * 10 + i))
+        for i, kind in enumerate(KINDS)
+    }
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        made, created = visit_submit(
+            user=user,
+            data=VisitInput(
+                id=uuid.uuid4(),
+                household_id=household.pk,
+                visited_at=visited_at,
+                position=Position(lat=Decimal("32.310100"), lon=Decimal("121.180100")),
+                photo_ids=tuple(p.pk for p in photos.values()),
+                income=Income(
+                    wages=Decimal("900.00"),
+                    operating=Decimal("0.00"),
+                    property=Decimal("0.00"),
+                    transfers=Decimal("300.00"),
+                ),
+                passbook_checked=True,
+            ),
+            now=SUBMITTED_AT,
+        )
+    assert created
+    made.photos = photos
+    return made

@@ -17,83 +17,26 @@ from django.db import connection
 from django.test import TestCase
 from PIL import ImageOps
 
-from accounts.models import User
 from accounts.roles import Role
-from media.models import Photo
-from media.services import photo_process
-from register.models import Pairing
 from tests import factories as f
 from tests.clock import at
 from tests.visits import forms
-from tests.visits.helpers import KINDS, make_jpeg, make_photo
+from tests.visits.helpers import (
+    SUBMITTED_AT,
+    VISITED,
+    helper_user,
+    picture,
+    processed_photo,
+    submitted_visit,
+)
 from visits import neardup
 from visits.models import FlagKind, PhotoHash, VisitFlag
 from visits.neardup import INDEX
-from visits.services import (
-    Income,
-    Position,
-    VillageVisitInput,
-    VisitInput,
-    village_visit_submit,
-    visit_submit,
-)
-
-NOW = at("2026-12-28 20:00")
-VISITED = at("2026-12-25 10:00")
-HOME = Position(lat=Decimal("32.310100"), lon=Decimal("121.180100"))
-INCOME = Income(
-    wages=Decimal("900.00"),
-    operating=Decimal("0.00"),
-    property=Decimal("0.00"),
-    transfers=Decimal("300.00"),
-)
-
-
-def picture(seed: int) -> bytes:
-    """A phone-sized photo of something: random blocks, far from any other seed's."""
-    return make_jpeg(size=(640, 480), seed=seed, taken=VISITED)
+from visits.services import Position, VillageVisitInput, village_visit_submit
 
 
 def mirrored(data: bytes) -> bytes:
     return forms.jpeg(ImageOps.mirror(forms._open(data)), quality=85)
-
-
-def helper_of(household) -> User:
-    helper = Pairing.objects.get(household=household).helper
-    return User.objects.filter(helper=helper).first() or f.UserFactory(
-        role=Role.HELPER, region_id=helper.region_id, helper=helper
-    )
-
-
-def processed(user, kind: str, data: bytes) -> Photo:
-    photo = make_photo(user, kind, data=data)
-    return photo_process(photo_id=photo.pk)  # the background task's work, done now
-
-
-def visit(household, *, visited_at=VISITED, seed: int, **given: bytes):
-    """A visit with its four photos: `given` kinds from the bytes given, the others fresh."""
-    user = helper_of(household)
-    photos = {
-        kind: processed(user, kind, given[kind] if kind in given else picture(seed * 10 + i))
-        for i, kind in enumerate(KINDS)
-    }
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        made, created = visit_submit(
-            user=user,
-            data=VisitInput(
-                id=uuid.uuid4(),
-                household_id=household.pk,
-                visited_at=visited_at,
-                position=HOME,
-                photo_ids=tuple(p.pk for p in photos.values()),
-                income=INCOME,
-                passbook_checked=True,
-            ),
-            now=NOW,
-        )
-    assert created
-    made.photos = photos
-    return made
 
 
 def near_flags(made) -> dict[str, VisitFlag]:
@@ -111,8 +54,8 @@ def test_a_copy_used_in_another_town_is_flagged_and_a_different_photo_is_not(
     household_a, household_b, original
 ):
     INDEX.refresh()  # a worker already running when the first visit arrives
-    first = visit(household_a, seed=1, scene=original)
-    second = visit(
+    first = submitted_visit(household_a, seed=1, scene=original)
+    second = submitted_visit(
         household_b,
         visited_at=at("2026-12-26 15:00"),
         seed=2,
@@ -135,13 +78,14 @@ def test_a_copy_used_in_another_town_is_flagged_and_a_different_photo_is_not(
     state = INDEX.state()
     assert state.size == PhotoHash.objects.count() == 8
 
-    third = visit(household_b, seed=3, visited_at=at("2026-12-27 09:00"), scene=picture(8))
+    later = at("2026-12-27 09:00")
+    third = submitted_visit(household_b, seed=3, visited_at=later, scene=picture(8))
     assert not near_flags(third)
 
 
 def test_a_mirrored_copy_is_flagged(household_a, household_b, original):
-    visit(household_a, seed=1, scene=original)
-    second = visit(household_b, seed=2, scene=mirrored(original))
+    submitted_visit(household_a, seed=1, scene=original)
+    second = submitted_visit(household_b, seed=2, scene=mirrored(original))
     assert set(near_flags(second)) == {"scene"}
 
 
@@ -150,13 +94,13 @@ def test_only_the_county_unless_the_whole_deployment_is_asked(
 ):
     elsewhere = f.HouseholdFactory(village=regions.other_village)
     f.PairingFactory(helper=f.HelperFactory(region=regions.other_town), household=elsewhere)
-    visit(household_a, seed=1, scene=original)
-    assert not near_flags(visit(elsewhere, seed=2, scene=forms.reencoded(original)))
+    submitted_visit(household_a, seed=1, scene=original)
+    assert not near_flags(submitted_visit(elsewhere, seed=2, scene=forms.reencoded(original)))
 
     settings.PHASH_SCOPE = "deployment"
     another = picture(11)
-    visit(household_a, seed=3, scene=another)
-    flagged = near_flags(visit(elsewhere, seed=4, scene=forms.resized(another)))
+    submitted_visit(household_a, seed=3, scene=another)
+    flagged = near_flags(submitted_visit(elsewhere, seed=4, scene=forms.resized(another)))
     assert flagged["scene"].detail["other_place"] == "如东县 掘港镇 东凌村"
 
 
@@ -164,7 +108,10 @@ def test_a_village_visit_photo_is_compared_too(household_a, regions, original):
     unit = f.UnitFactory(region=regions.county)
     f.UnitPairingFactory(unit=unit, weak_village=f.WeakVillageFactory(village=regions.village_b2))
     user = f.UserFactory(role=Role.UNIT, region=regions.county, unit=unit)
-    photos = [processed(user, "location", original), processed(user, "scene", picture(9))]
+    photos = [
+        processed_photo(user, "location", original),
+        processed_photo(user, "scene", picture(9)),
+    ]
     with TestCase.captureOnCommitCallbacks(execute=True):
         village_visit, _ = village_visit_submit(
             user=user,
@@ -172,13 +119,13 @@ def test_a_village_visit_photo_is_compared_too(household_a, regions, original):
                 id=uuid.uuid4(),
                 village=regions.village_b2.code,
                 visited_at=VISITED,
-                position=HOME,
+                position=Position(lat=Decimal("32.3101"), lon=Decimal("121.1801")),
                 photo_ids=tuple(p.pk for p in photos),
                 collective_income=Decimal("120000.00"),
             ),
-            now=NOW,
+            now=SUBMITTED_AT,
         )
-    second = visit(household_a, seed=2, scene=forms.forwarded_in_chat(original))
+    second = submitted_visit(household_a, seed=2, scene=forms.forwarded_in_chat(original))
     detail = near_flags(second)["scene"].detail
     assert detail["other_village_visit"] == str(village_visit.pk)
     assert "other_visit" not in detail and detail["other_place"] == "如东县 马塘镇 邱陞村"
@@ -186,12 +133,12 @@ def test_a_village_visit_photo_is_compared_too(household_a, regions, original):
 
 def test_forms_are_compared_within_their_household_only(household_a, household_b):
     page = forms.photograph(forms.passbook_page(1), shot=1)
-    first = visit(household_a, seed=1, passbook=page)
+    first = submitted_visit(household_a, seed=1, passbook=page)
     # Another household's passbook page, even the same picture re-encoded: not compared (every
     # household's page is printed from one template: see neardup's docstring).
-    assert not near_flags(visit(household_b, seed=2, passbook=forms.reencoded(page)))
+    assert not near_flags(submitted_visit(household_b, seed=2, passbook=forms.reencoded(page)))
     # The same household's page from last time, forwarded and re-encoded: flagged.
-    again = visit(
+    again = submitted_visit(
         household_a, seed=3, visited_at=at("2026-12-26 10:00"), passbook=forms.reencoded(page)
     )
     detail = near_flags(again)["passbook"].detail
@@ -201,25 +148,25 @@ def test_forms_are_compared_within_their_household_only(household_a, household_b
 
 def test_photos_beyond_the_look_back_are_not_compared(household_a, household_b, original, settings):
     settings.PHASH_LOOKBACK_DAYS = 2
-    visit(household_a, seed=1, visited_at=at("2026-12-21 10:00"), scene=original)
-    late = visit(
+    submitted_visit(household_a, seed=1, visited_at=at("2026-12-21 10:00"), scene=original)
+    late = submitted_visit(
         household_b, seed=2, visited_at=at("2026-12-25 10:00"), scene=forms.resized(original)
     )
     assert not near_flags(late)
 
 
 def test_a_hash_the_database_no_longer_has_is_not_reported(household_a, household_b, original):
-    first = visit(household_a, seed=1, scene=original)
+    first = submitted_visit(household_a, seed=1, scene=original)
     INDEX.refresh()
     assert INDEX.state().size == 4
     PhotoHash.objects.filter(photo=first.photos["scene"]).delete()  # the index still holds it
-    assert not near_flags(visit(household_b, seed=2, scene=forms.reencoded(original)))
+    assert not near_flags(submitted_visit(household_b, seed=2, scene=forms.reencoded(original)))
 
 
 def test_an_old_visit_is_searched_past_the_index_window(household_a, household_b, original, clock):
-    first = visit(household_a, seed=1, scene=original)
-    second = visit(household_b, seed=2, scene=picture(9))
-    copy = processed(helper_of(household_b), "scene", forms.reencoded(original))
+    first = submitted_visit(household_a, seed=1, scene=original)
+    second = submitted_visit(household_b, seed=2, scene=picture(9))
+    copy = processed_photo(helper_user(household_b), "scene", forms.reencoded(original))
     # Rechecked two years on: the index (loaded now) starts well after both visits.
     clock.set("2028-12-25 10:00")
     state = INDEX.refresh()
@@ -231,8 +178,8 @@ def test_an_old_visit_is_searched_past_the_index_window(household_a, household_b
 def test_one_visit_reads_the_index_once_and_the_household_once(
     household_a, household_b, original, django_assert_num_queries
 ):
-    visit(household_a, seed=1, scene=original)
-    second = visit(household_b, seed=2, scene=picture(9))
+    submitted_visit(household_a, seed=1, scene=original)
+    second = submitted_visit(household_b, seed=2, scene=picture(9))
     INDEX.refresh()
     photos = list(second.photos.values())
     # The household's rows, the rows added since, the candidates' rows.
@@ -295,8 +242,8 @@ class Worker:
 def test_same_answers_in_two_worker_processes_and_after_a_restart(
     household_a, household_b, original
 ):
-    first = visit(household_a, seed=1, scene=original)
-    other = visit(household_b, seed=2, scene=picture(9))
+    first = submitted_visit(household_a, seed=1, scene=original)
+    other = submitted_visit(household_b, seed=2, scene=picture(9))
     workers = [Worker(), Worker()]
     try:
         ids = [str(first.photos["scene"].pk), str(other.photos["scene"].pk)]
@@ -304,7 +251,7 @@ def test_same_answers_in_two_worker_processes_and_after_a_restart(
         assert before[0] == before[1]
         assert before[0][ids[0]]["match"] is None
         # Photos arrive while both run: each reads only the rows added since.
-        copy = visit(household_b, seed=3, scene=forms.reencoded(original))
+        copy = submitted_visit(household_b, seed=3, scene=forms.reencoded(original))
         ids += [str(copy.photos["scene"].pk), str(copy.photos["location"].pk)]
         answers = [w.ask(ids) for w in workers]
         restarted = Worker()
