@@ -26,8 +26,12 @@ index's window are searched in the database directly (`_older_hashes`).
 A database restored from a backup hands out ids the workers have read past: restart them
 (they load afresh), as with any cache.
 
-Memory: 24 bytes a hash (common.hamming). The index holds `PHASH_LOOKBACK_DAYS` plus
-`WINDOW_MARGIN` of photos and is rebuilt after `RELOAD_AFTER`, which drops the old ones.
+Memory: 24 bytes a hash (common.hamming), for the photos of places and people only (half of a
+household visit's four). The index holds `PHASH_LOOKBACK_DAYS` plus `WINDOW_MARGIN` of them
+and is rebuilt after `RELOAD_AFTER`, which drops the old ones: about 16 bytes for each visit
+photo of a year (24 a hash, half the photos, 16 months held), so 26 MB for a county's 1.6
+million photos and 160 MB for a province's 10 million; a merge briefly needs twice that.
+bench/neardup.py measures it with 10 million hashes in the index.
 """
 
 from __future__ import annotations
@@ -130,7 +134,8 @@ class IndexState:
 
 
 class ProcessIndex:
-    """The hashes of `PhotoHash` rows visited since `floor`, in memory, brought up to date on
+    """The hashes of the `PhotoHash` rows of places and people visited since `floor` (forms
+    are compared within their household, from the database), in memory, brought up to date on
     `refresh`. One per process (`INDEX`); the lock serialises threads of an ASGI worker."""
 
     def __init__(self) -> None:
@@ -169,7 +174,7 @@ class ProcessIndex:
         # The top id first: every row up to it has committed (appends commit in id order), so
         # the rows read next hold all of them, and the next catch-up starts after it.
         top = PhotoHash.objects.aggregate(top=Max("id"))["top"] or 0
-        rows = PhotoHash.objects.filter(visited_at__gte=floor, id__lte=top)
+        rows = PhotoHash.objects.filter(visited_at__gte=floor, id__lte=top, kind__in=PLACE_KINDS)
         hashes = _bigints(rows.values_list("phash", flat=True))
         self._index = HammingIndex(hashes)
         self._cursor, self._floor, self._loaded_at = top, floor, now
@@ -179,9 +184,8 @@ class ProcessIndex:
 
     def _catch_up(self) -> None:
         assert self._index is not None
-        new = list(
-            PhotoHash.objects.filter(id__gt=self._cursor).order_by("id").values_list("id", "phash")
-        )
+        added = PhotoHash.objects.filter(id__gt=self._cursor, kind__in=PLACE_KINDS)
+        new = list(added.order_by("id").values_list("id", "phash"))
         if new:
             self._index.add(np.array([h for _, h in new], dtype=np.int64))
             self._cursor = new[-1][0]
