@@ -61,7 +61,6 @@ FORM_KINDS = frozenset({PhotoKind.PASSBOOK, PhotoKind.HANDBOOK})
 # reads the gap from the database.
 WINDOW_MARGIN = timedelta(days=120)
 RELOAD_AFTER = timedelta(days=30)
-_COPY_CHUNK_ROWS = 1 << 20
 
 
 def signed(hex_hash: str) -> int:
@@ -175,7 +174,7 @@ class ProcessIndex:
         # the rows read next hold all of them, and the next catch-up starts after it.
         top = PhotoHash.objects.aggregate(top=Max("id"))["top"] or 0
         rows = PhotoHash.objects.filter(visited_at__gte=floor, id__lte=top, kind__in=PLACE_KINDS)
-        hashes = _bigints(rows.values_list("phash", flat=True))
+        hashes = _hash_array(rows)
         self._index = HammingIndex(hashes)
         self._cursor, self._floor, self._loaded_at = top, floor, now
         logger.info(
@@ -211,34 +210,21 @@ class ProcessIndex:
 INDEX = ProcessIndex()
 
 
-def _bigints(values: QuerySet) -> np.ndarray:
-    """A one-column bigint query's values as an int64 array. PostgreSQL sends them with a
-    binary COPY parsed by numpy (10 million rows in seconds, no Python object per row)."""
+def _hash_array(rows: QuerySet[PhotoHash]) -> np.ndarray:
+    """The `phash` of `rows` as an int64 array, with no Python object per row. PostgreSQL
+    packs the hashes into one bytea (`string_agg(int8send(phash))`, 80 MB for 10 million, a
+    bytea holds up to 1 GB) that numpy reads as it is. A binary COPY arrives one message a
+    row, and psycopg's loop over 200,000 of them took 4 s on this machine."""
     if connection.vendor != "postgresql":
-        return np.fromiter(values.iterator(chunk_size=10_000), dtype=np.int64)
-    sql, params = values.query.sql_with_params()
-    # Binary COPY: a 19-byte header, then per row a field count (int16) and the field's
-    # length (int32) and value (int64), big-endian; a -1 field count ends the data.
-    row = np.dtype([("fields", ">i2"), ("length", ">i4"), ("value", ">i8")])
-    parts: list[np.ndarray] = []
-    pending = b""
-    header_left = 19
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
-    ):
-        for block in copy:
-            data = pending + bytes(block)
-            if header_left:
-                cut = min(header_left, len(data))
-                data, header_left = data[cut:], header_left - cut
-            whole = len(data) // row.itemsize * row.itemsize
-            if whole:
-                parts.append(np.frombuffer(data[:whole], dtype=row)["value"].astype(np.int64))
-            pending = data[whole:]
-    if pending not in (b"", b"\xff\xff"):
-        raise ValueError(f"unexpected end of COPY data: {pending[:16]!r}")
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        values = rows.values_list("phash", flat=True).iterator(chunk_size=10_000)
+        return np.fromiter(values, dtype=np.int64)
+    sql, params = rows.values("phash").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT string_agg(int8send(t.phash), ''::bytea) FROM ({sql}) t", params)
+        packed = cursor.fetchone()[0]
+    if not packed:
+        return np.empty(0, dtype=np.int64)
+    return np.frombuffer(packed, dtype=">i8").astype(np.int64)
 
 
 # --- The search ------------------------------------------------------------------------------
@@ -395,13 +381,13 @@ def _scope_pairs(
 def _older_hashes(ours: list[int], limit: int, visit: Visit, floor: datetime) -> dict[int, int]:
     """The part of an old visit's look-back before the index's window, from the database."""
     lookback = timedelta(days=settings.PHASH_LOOKBACK_DAYS)
-    values = PhotoHash.objects.filter(
+    rows = PhotoHash.objects.filter(
         visited_at__gte=visit.visited_at - lookback,
         visited_at__lt=floor,
         kind__in=PLACE_KINDS,
         village__code__startswith=scope_prefix(visit.village_id),
-    ).values_list("phash", flat=True)
-    stored = as_unsigned(_bigints(values))
+    )
+    stored = as_unsigned(_hash_array(rows))
     found: dict[int, int] = {}
     for query in ours:
         distances = np.bitwise_count(stored ^ as_unsigned(np.array([query]))[0])
