@@ -13,8 +13,10 @@ Two paths write the same tables:
   helper logins' households, a sample of others and every weak-village visit: all checks run;
 - a bulk one for the rest (thousands of visits on SQLite in seconds): photos are made from a
   pool of generated images (one encode and one `images.make_derivatives` per image; each photo
-  gets its own EXIF block spliced in, so its bytes and SHA-256 are its own, and no two photos
-  of a village share an image), rows are bulk-inserted, and the flag checks
+  gets its own EXIF block spliced in, so its bytes and SHA-256 are its own; no two photos of
+  places and people in the county share a picture, as the near-duplicate search compares them
+  county-wide, and no two passbook or handbook pages of a village), rows are bulk-inserted,
+  every photo joins the near-duplicate search, and the flag checks
   (`visits.flags`) run on every visit made suspicious on purpose. The others
   are built to raise none (positions within ~100 m of home, photos taken at the visit).
 
@@ -37,6 +39,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -51,7 +54,9 @@ from media.models import ContentType, Photo, PhotoKind, PhotoStatus, original_pa
 from media.services import photo_process, photo_receive
 from register.models import Household, Pairing, UnitPairing
 from visits import flags as flag_checks
+from visits import neardup
 from visits.models import INCOME_CATEGORIES, QuarterIncome, Visit, VisitPhoto
+from visits.neardup import PLACE_KINDS
 from visits.services import (
     Income,
     Position,
@@ -102,7 +107,7 @@ def _picture(rng: random.Random) -> Image.Image:
 def make_pool(rng: random.Random, count: int) -> list[BaseImage]:
     """`count` pictures pairwise further apart in perceptual hash than the flag limit."""
     pool: list[BaseImage] = []
-    hashes: list[int] = []
+    hashes = np.empty(count, dtype=np.uint64)
     margin = settings.PHASH_MAX_DISTANCE + 4
     while len(pool) < count:
         out = io.BytesIO()
@@ -110,10 +115,11 @@ def make_pool(rng: random.Random, count: int) -> list[BaseImage]:
         jpeg = out.getvalue()
         made = images.make_derivatives(io.BytesIO(jpeg))
         ours = (int(made.phash, 16), int(made.phash_mirrored, 16))
-        if any((h ^ o).bit_count() <= margin for h in hashes for o in ours):
+        taken = hashes[: len(pool)]
+        if len(pool) and any(np.bitwise_count(taken ^ np.uint64(o)).min() <= margin for o in ours):
             continue
-        hashes.append(ours[0])
-        name = f"demo-{len(pool):04d}.jpg"
+        hashes[len(pool)] = ours[0]
+        name = f"demo-{len(pool):05d}.jpg"
         display = save_file(f"photos-display/demo/{name}", made.display)
         thumb = save_file(f"photos-thumb/demo/{name}", made.thumbnail)
         pool.append(BaseImage(jpeg, display, thumb, made.phash, made.phash_mirrored))
@@ -278,17 +284,25 @@ class Seeder:
     ctx: DemoContext
     rng: random.Random
     helper_users: dict[int, int] = field(default_factory=dict)
+    # The pool's first `forms` pictures are for passbook and handbook pages, cycled within
+    # each village (forms are compared within a household only); the rest for photos of places
+    # and people, one each in the whole county (they are compared county-wide).
     pool: list[BaseImage] = field(default_factory=list)
+    forms: int = 0
     next_base: dict[str, int] = field(default_factory=dict)  # village -> counter
     village_offset: dict[str, int] = field(default_factory=dict)
+    next_place: int = 0
     history: dict[tuple[int, Quarter], Made] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def base_for(self, village: str) -> int:
+    def base_for(self, village: str, kind: str) -> int:
+        if kind in PLACE_KINDS:
+            self.next_place += 1
+            return self.forms + self.next_place - 1
         n = self.next_base.get(village, 0)
         self.next_base[village] = n + 1
-        offset = self.village_offset.setdefault(village, self.rng.randrange(len(self.pool)))
-        return (offset + n) % len(self.pool)
+        offset = self.village_offset.setdefault(village, self.rng.randrange(self.forms))
+        return (offset + n) % self.forms
 
 
 def _homes(rng: random.Random) -> dict[int, Home]:
@@ -335,8 +349,12 @@ def seed(*, context: DemoContext) -> dict[str, int]:
     per_village = defaultdict(int)
     for home in homes.values():
         per_village[home.village] += 1
-    # Every photo of a village gets its own picture, with room for the reused ones.
-    s.pool = make_pool(rng, max(per_village.values(), default=1) * len(QUARTERS) * 4 + 16)
+    # Every photo of a village gets its own picture, and every photo of a place or people its
+    # own in the county, with room for the reused ones.
+    s.forms = max(per_village.values(), default=1) * len(QUARTERS) * 2 + 16
+    unit_pairings = UnitPairing.objects.filter(end_date__isnull=True).count()
+    places = (len(homes) + unit_pairings) * len(QUARTERS) * len(PLACE_KINDS) + 16
+    s.pool = make_pool(rng, s.forms + places)
     demo_helpers = set(
         User.objects.filter(username__in=HELPER_LOGINS).values_list("helper_id", flat=True)
     )
@@ -452,7 +470,7 @@ def _plan(s: Seeder, quarter: Quarter, home: Home, visited_at: datetime) -> Plan
         lat, lon = home.lat + Decimal("1.0"), home.lon
     photos = []
     for i, kind in enumerate(KINDS):
-        base = s.base_for(home.village)
+        base = s.base_for(home.village, kind)
         taken = visited_at + timedelta(minutes=i * 3 + rng.randrange(3))
         plat, plon = _jitter(rng, home.lat), _jitter(rng, home.lon)
         if trick == "no_exif" and kind in ("scene", "passbook"):
@@ -600,6 +618,8 @@ def _bulk_visits(
             obj.pk = first + n
         insert(writer, objs)
     writer.finish()
+    # Every photo joins the near-duplicate search, as `visit_check` does for a real visit.
+    neardup.photo_hashes_record(uses)
     # The checks a submission runs, on every visit made suspicious on purpose.
     window = window_for(quarter)
     by_visit = defaultdict(list)
@@ -651,7 +671,7 @@ def _village_visits(s: Seeder) -> int:
             user = users[pairing.unit_id]
             ids = []
             for kind in (PhotoKind.LOCATION, PhotoKind.SCENE):
-                base = s.base_for(village)
+                base = s.base_for(village, kind)
                 data = photo_bytes(s.pool[base], at, stored_degrees(lat), stored_degrees(lon))
                 photo_id = _uuid(s.rng)
                 photo_receive(

@@ -18,7 +18,14 @@ from grievances.services import grievance_track
 from media import images
 from media.models import Photo, PhotoStatus
 from register.models import Household, Pairing
-from visits.models import QuarterIncome, VillageVisit, Visit, VisitFlag, VisitPhoto
+from visits.models import (
+    PhotoHash,
+    QuarterIncome,
+    VillageVisit,
+    Visit,
+    VisitFlag,
+    VisitPhoto,
+)
 from visits.windows import window_for
 
 N = 300
@@ -107,6 +114,11 @@ def test_seed_demo_builds_a_living_county_once(media_root):
     kinds = set(VisitFlag.objects.values_list("kind", flat=True))
     assert {"no_exif_time", "duplicate_photo", "income_unchanged"} <= kinds
     assert len(kinds) >= 6
+    # The only near copies are a household's own last-quarter photos (the "near_copy" trick):
+    # no picture is shared across the county, which the near-duplicate search compares.
+    near = VisitFlag.objects.filter(kind="near_duplicate_photo")
+    assert near.exists() and all(flag.detail["same_household"] for flag in near)
+    assert PhotoHash.objects.count() == VisitPhoto.objects.count()
     assert QuarterIncome.objects.filter(current=True).count() == Visit.objects.count()
     assert VillageVisit.objects.exists()
 
