@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from unittest.mock import ANY
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
+from django.db import connection, transaction
 from django.test import TestCase
 from PIL import ImageOps
 
@@ -30,7 +31,7 @@ from tests.visits.helpers import (
     submitted_visit,
 )
 from visits import neardup
-from visits.models import FlagKind, PhotoHash, VisitFlag
+from visits.models import FlagKind, PhotoHash, VisitFlag, VisitPhoto
 from visits.neardup import INDEX
 from visits.services import Position, VillageVisitInput, village_visit_submit
 
@@ -276,3 +277,52 @@ def test_same_answers_in_two_worker_processes_and_after_a_restart(
             **answers[0][photo_id],
             "index": None,
         }
+
+
+@pytest.mark.skipif(not django_settings.IS_POSTGRES, reason="needs PostgreSQL for real concurrency")
+@pytest.mark.django_db(transaction=True)
+def test_appends_commit_in_id_order(household_a, household_b):
+    """An append still in its transaction holds the next one back, so a worker that reads
+    while it is open and then reads past the later ids has missed nothing."""
+    first = submitted_visit(household_a, seed=1)
+    second = submitted_visit(household_b, seed=2)
+    PhotoHash.objects.all().delete()  # to append them again, by hand, in two transactions
+    INDEX.forget()  # and a worker that starts now
+    uses = {
+        v.pk: list(VisitPhoto.objects.filter(visit=v).select_related("photo", "visit"))
+        for v in (first, second)
+    }
+    holding, release, appended = threading.Event(), threading.Event(), threading.Event()
+
+    def slow() -> None:
+        try:
+            with transaction.atomic():
+                neardup.photo_hashes_record(uses[first.pk])
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def quick() -> None:
+        try:
+            holding.wait(30)
+            neardup.photo_hashes_record(uses[second.pk])
+            appended.set()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=slow), threading.Thread(target=quick)]
+    for t in threads:
+        t.start()
+    try:
+        assert holding.wait(30)
+        assert not appended.wait(1.0)  # the second append waits for the first to commit
+        assert INDEX.refresh().size == 0  # a worker reading now sees neither
+    finally:
+        release.set()
+        for t in threads:
+            t.join(30)
+    assert appended.is_set()
+    ids = {v: set(PhotoHash.objects.filter(visit=v).values_list("id", flat=True)) for v in uses}
+    assert max(ids[first.pk]) < min(ids[second.pk])
+    assert INDEX.refresh().size == 4  # the catch-up found both visits' places and people
