@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -130,6 +131,8 @@ class IndexState:
     cursor: int  # every row up to this id has been read
     floor: datetime  # rows of visits before this were not loaded
     loaded_at: datetime
+    read_seconds: float  # the last load: reading the hashes from the database
+    sort_seconds: float  # and sorting them
 
 
 class ProcessIndex:
@@ -143,6 +146,7 @@ class ProcessIndex:
         self._cursor = 0
         self._floor = timezone.now()
         self._loaded_at = timezone.now()
+        self._timings = (0.0, 0.0)
 
     def refresh(self, now: datetime | None = None) -> IndexState:
         """Load the index on first use or when due, else read the rows added since."""
@@ -166,6 +170,8 @@ class ProcessIndex:
             cursor=self._cursor,
             floor=self._floor,
             loaded_at=self._loaded_at,
+            read_seconds=self._timings[0],
+            sort_seconds=self._timings[1],
         )
 
     def _load(self, now: datetime) -> None:
@@ -174,11 +180,17 @@ class ProcessIndex:
         # the rows read next hold all of them, and the next catch-up starts after it.
         top = PhotoHash.objects.aggregate(top=Max("id"))["top"] or 0
         rows = PhotoHash.objects.filter(visited_at__gte=floor, id__lte=top, kind__in=PLACE_KINDS)
+        began = time.perf_counter()
         hashes = _hash_array(rows)
+        read = time.perf_counter()
         self._index = HammingIndex(hashes)
+        self._timings = (read - began, time.perf_counter() - read)
         self._cursor, self._floor, self._loaded_at = top, floor, now
         logger.info(
-            "near-duplicate index loaded: %d hashes, %d bytes", len(hashes), self._index.nbytes
+            "near-duplicate index loaded: %d hashes, %d bytes, read in %.1f s, sorted in %.1f s",
+            len(hashes),
+            self._index.nbytes,
+            *self._timings,
         )
 
     def _catch_up(self) -> None:
