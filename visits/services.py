@@ -273,12 +273,6 @@ def _send_coverage(event: dict, village_code: str) -> None:
     bump_on_commit(VISITS)
 
 
-def _flags_raised(count: int) -> int:
-    if count:
-        bump_on_commit(VISITS)
-    return count
-
-
 # --- Household visits ---------------------------------------------------------------------------
 
 
@@ -518,31 +512,3 @@ def extension_grant(
     _validated(extension)
     extension.save()
     return extension
-
-
-# --- Hooks --------------------------------------------------------------------------------------
-
-
-def visit_check(visit_id: uuid.UUID | str) -> int:
-    """Raise the flags that compare a visit with other visits (`flags_against_others`); run
-    by the `check_visit` task once the visit is committed. Idempotent."""
-    visit = Visit.objects.select_related("household").filter(pk=visit_id).first()
-    if visit is None:
-        return 0
-    photos = [use.photo for use in visit.visit_photos.select_related("photo").order_by("id")]
-    return _flags_raised(flag_checks.raise_flags(flag_checks.flags_against_others(visit, photos)))
-
-
-def photo_processed(photo_id: str) -> int:
-    """Called by media when a photo's perceptual hash is ready: add near-duplicate flags to
-    the visit that uses it (if any yet; a visit submitted later checks in `check_visit`)."""
-    use = (
-        VisitPhoto.objects.select_related("photo", "visit")
-        .filter(photo_id=photo_id, visit__isnull=False)
-        .first()
-    )
-    if use is None or not use.photo.phash:
-        return 0
-    return _flags_raised(
-        flag_checks.raise_flags(flag_checks.near_duplicates(use.visit, [use.photo]))
-    )
