@@ -24,14 +24,12 @@ def photos_for_user(user) -> QuerySet[Photo]:
     if getattr(user, "role", None) == Role.DEPARTMENT and not user.is_superuser:
         # A department handles the cases assigned to it, not the area's register: it reads the
         # photos of its cases, never the visits' passbook pages of the county it sits in.
-        from grievances.models import GrievancePhoto  # media must not import grievances early
-
         if user.unit_id is None:
             # `department_id = NULL` would match every unassigned case's photos.
             return own.order_by("-created_at")
-
-        cases = GrievancePhoto.objects.filter(grievance__department_id=user.unit_id)
-        return (Photo.objects.filter(pk__in=cases.values("photo_id")) | own).order_by("-created_at")
+        # Through the reverse relation that grievances declares: media never imports it.
+        cases = Photo.objects.filter(grievance_use__grievance__department_id=user.unit_id)
+        return (cases | own).order_by("-created_at")
     return (in_area(Photo.objects.all(), user) | own).order_by("-created_at")
 
 
