@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.scoping import code_in_area
 from common.charts import Bar, bar_chart, line_chart
 from common.errors import Forbidden, NotFound
+from common.quarters import SHANGHAI, Quarter, default_quarter, quarter_for_page
 from coverage import reminders
 from coverage import selectors as coverage
 from coverage.selectors import Counts
@@ -36,7 +37,6 @@ from regions.models import Level, Region
 from regions.selectors import region_path
 from visits import selectors
 from visits.models import FlagKind
-from visits.windows import SHANGHAI, Quarter
 
 PAGE_SIZE = 50
 
@@ -64,16 +64,13 @@ def _place(request: HttpRequest, code: str | None = None) -> Region:
 
 
 def _quarter(request: HttpRequest, text: str | None = None) -> Quarter:
-    try:
-        return coverage.parse_quarter(text if text is not None else request.GET.get("quarter"))
-    except ValueError:
-        return coverage.default_quarter()
+    return quarter_for_page(text if text is not None else request.GET.get("quarter"))
 
 
 def _quarter_choices(selected: Quarter) -> list[Quarter]:
     # The calendar quarter too, before its window opens (entries under an extension).
     today = Quarter.of_date(timezone.localtime(timezone.now(), SHANGHAI).date())
-    latest = max(today, coverage.default_quarter(), selected)
+    latest = max(today, default_quarter(), selected)
     return [latest.shift(-i) for i in range(8)]
 
 

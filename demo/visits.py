@@ -46,6 +46,7 @@ from PIL import Image
 
 from accounts.models import User
 from accounts.roles import Role
+from common.quarters import SHANGHAI, Quarter, window_for
 from demo.register import HELPER_LOGINS, BulkWriter, DemoContext, next_id
 from media import images
 from media.models import ContentType, Photo, PhotoKind, PhotoStatus, original_path
@@ -62,7 +63,6 @@ from visits.services import (
     village_visit_submit,
     visit_submit,
 )
-from visits.windows import SHANGHAI, Quarter, window_for
 
 MAX_HOUSEHOLDS = 10_000
 KINDS = ("location", "scene", "passbook", "handbook")

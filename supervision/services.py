@@ -47,6 +47,7 @@ from accounts.models import User
 from accounts.roles import Role, is_office, reads_area
 from accounts.scoping import code_in_area, in_area
 from common.errors import Conflict, NotFound, Unprocessable
+from common.quarters import SHANGHAI, Quarter
 from media.models import PhotoKind
 from media.services import photos_claim, photos_set_region
 from regions.models import Region, prefix_of_code
@@ -59,7 +60,6 @@ from visits.models import (
     Visit,
     VisitFlag,
 )
-from visits.windows import SHANGHAI, Quarter
 
 # Days of a quarter's first month on which spot checks are drawn (art. 31: 每季度首月20~30日).
 DRAW_FIRST_DAY, DRAW_LAST_DAY = 20, 30

@@ -419,9 +419,9 @@ def test_server_killed_mid_upload_and_mid_visit_leaves_no_half_record(
 
 def extend_window(user) -> None:
     from accounts.roles import Role
+    from common.quarters import Quarter
     from tests import factories as f
     from visits.services import extension_grant
-    from visits.windows import Quarter
 
     office = f.UserFactory(role=Role.COUNTY_OFFICE, region=user.region.parent, is_staff=True)
     extension_grant(
