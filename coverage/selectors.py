@@ -40,7 +40,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Substr
 
-from accounts.roles import OFFICE_ROLES, Role, reads_area
+from accounts.roles import reads_coverage
 from accounts.scoping import code_in_area, in_area
 from common import versions
 from common.errors import Forbidden, NotFound
@@ -57,20 +57,6 @@ TREND_MAX = 12
 # --- Access -----------------------------------------------------------------------------------
 
 
-def may_read(user) -> bool:
-    """Offices, supervisors and admins read coverage; helpers, units, departments do not."""
-    return bool(user and user.is_authenticated and (reads_area(user) or user.is_superuser))
-
-
-def may_remind(user) -> bool:
-    """Offices (and admins) remind helpers; supervisors only read."""
-    return bool(
-        user
-        and user.is_authenticated
-        and (user.is_superuser or user.role in OFFICE_ROLES or user.role == Role.ADMIN)
-    )
-
-
 def _root_code() -> str | None:
     return (
         Region.objects.filter(parent__isnull=True).order_by("code").values_list("code", flat=True)
@@ -83,7 +69,7 @@ def coverage_region(user, code: str | None) -> Region:
     Forbidden (403) for a role that does not read coverage; NotFound (404) for a code that is
     malformed, unknown or outside the user's area (the same answer for all three).
     """
-    if not may_read(user):
+    if not reads_coverage(user):
         raise Forbidden("您的角色无权查看走访覆盖率", code="forbidden")
     code = (code or "").strip() or user.region_id or _root_code()
     if not code or not _CODE_RE.match(code) or not code_in_area(user, code):

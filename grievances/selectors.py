@@ -12,7 +12,7 @@ from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import OFFICE_ROLES, Role, is_office
+from accounts.roles import OFFICE_ROLES, Role, reads_area_grievances
 from accounts.scoping import in_area
 from common.errors import NotFound
 from common.quarters import Quarter
@@ -33,16 +33,12 @@ def area_codes(code: str) -> list[str]:
     return out
 
 
-def sees_area(user) -> bool:
-    return bool(user.is_superuser or is_office(user) or user.role == Role.SUPERVISOR)
-
-
 def grievance_list(*, user: User) -> QuerySet[Grievance]:
     """Every case the user may see, with the joins a list needs."""
     qs = Grievance.objects.select_related("region", "department")
     if not user.is_authenticated or not user.is_active:
         return qs.none()
-    if sees_area(user):
+    if reads_area_grievances(user):
         return in_area(qs, user)
     if user.role == Role.DEPARTMENT and user.unit_id is not None:
         return qs.filter(department_id=user.unit_id)
@@ -123,7 +119,7 @@ def department_stats(*, user: User, quarter: Quarter, today: date | None = None)
     qs = GrievanceAssignment.objects.filter(
         received_at__gte=_aware(quarter.first_day), received_at__lt=_aware(quarter.end_day)
     )
-    if sees_area(user):
+    if reads_area_grievances(user):
         qs = in_area(qs, user)
     elif user.role == Role.DEPARTMENT and user.unit_id is not None:
         qs = qs.filter(department_id=user.unit_id)

@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import AuditAction
+from accounts.roles import opens_case_pages
 from accounts.services import audit_record
 from common.errors import AppError, NotFound
 from common.quarters import Quarter
@@ -102,7 +103,7 @@ def staff_only(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         user = request.user
-        if not (selectors.sees_area(user) or user.role == "department"):
+        if not opens_case_pages(user):
             return render(request, "grievances/not_found.html", status=404)
         try:
             return view(request, *args, **kwargs)

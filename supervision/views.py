@@ -22,9 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.roles import reads_coverage, supervises
 from common.errors import AppError, NotFound
 from common.quarters import Quarter, default_quarter, quarter_for_page
-from coverage import selectors as coverage
 from media.models import PhotoKind
 from media.selectors import photo_url
 from media.services import photo_receive
@@ -49,8 +49,8 @@ def _role_page(allowed: Callable) -> Callable:
     return decorator
 
 
-supervisor_page = _role_page(supervision.is_supervisor)
-reader_page = _role_page(coverage.may_read)
+supervisor_page = _role_page(supervises)
+reader_page = _role_page(reads_coverage)
 
 
 def _quarter(request: HttpRequest) -> Quarter:
