@@ -306,6 +306,11 @@ PHASH_MAX_DISTANCE = env_int("PHASH_MAX_DISTANCE", 8, minimum=0)
 PHASH_LOOKBACK_DAYS = env_int("PHASH_LOOKBACK_DAYS", 366, minimum=1)
 # The low-income line when the year has no `register.IncomeThreshold` row (yuan per person).
 INCOME_THRESHOLD_DEFAULT = env_decimal("INCOME_THRESHOLD_DEFAULT", "7000")
+# Coverage counts per village are cached under a data stamp that moves with any visit, flag,
+# pairing or household; towns and up may be served this many seconds stale during a burst.
+COVERAGE_CACHE = env_bool("COVERAGE_CACHE", default=True)
+COVERAGE_CACHE_SECONDS = env_int("COVERAGE_CACHE_SECONDS", 600, minimum=1)
+COVERAGE_CACHE_FRESH_SECONDS = env_int("COVERAGE_CACHE_FRESH_SECONDS", 15, minimum=0)
 # Spot checks (art. 31): drawn on days 20-30 of a quarter's first month unless an admin lifts
 # the rule; a visit's weight in the draw is 1 + k x its flag count.
 SPOT_CHECK_ANY_DAY = env_bool("SPOT_CHECK_ANY_DAY", default=False)

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import astuple, dataclass, field
 from datetime import date
 
+from django.conf import settings
 from django.db.models import (
     Count,
     Exists,
@@ -49,6 +50,7 @@ from regions.models import CHILD_LEVEL, PREFIX_DIGITS, Level, Region
 from regions.selectors import region_path
 from register.models import Helper, Household, Pairing, UnitPairing, WeakVillage
 from visits.models import VillageVisit, Visit, VisitFlag
+from visits.selectors import quarter_visits
 
 _CODE_RE = re.compile(r"^\d{12}$")
 TREND_MAX = 12
@@ -143,12 +145,6 @@ def _pairing_overlaps(quarter: Quarter, household_ref: str = "pk") -> QuerySet[P
     return Pairing.objects.overlapping(start, end).filter(household_id=OuterRef(household_ref))
 
 
-def _quarter_visits(quarter: Quarter, household_ref: str = "pk") -> QuerySet[Visit]:
-    return Visit.objects.filter(
-        household_id=OuterRef(household_ref), year=quarter.year, quarter=quarter.q
-    )
-
-
 def paired_households(user, quarter: Quarter, prefix: str) -> QuerySet[Household]:
     """Households under `prefix` with at least one pairing overlapping the quarter."""
     qs = Household.objects.filter(village__code__startswith=prefix).filter(
@@ -166,7 +162,7 @@ def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str
     # EXISTS, not `pk IN (subquery)`: PostgreSQL hashes an IN only when the ids fit in work_mem
     # and otherwise rescans the subquery for every household (minutes on a city); EXISTS lets
     # it choose between a hashed scan and an index probe per household.
-    visited = Q(Exists(_quarter_visits(quarter)))
+    visited = Q(Exists(quarter_visits(quarter)))
     households = (
         paired_households(user, quarter, prefix)
         .annotate(key=key)
@@ -243,18 +239,12 @@ def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str
 STALE_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWN})
 
 
-def _setting(name: str, default: int) -> int:
-    from django.conf import settings
-
-    return int(getattr(settings, name, default))
-
-
 def cache_enabled() -> bool:
-    return bool(_setting("COVERAGE_CACHE", 1))
+    return settings.COVERAGE_CACHE
 
 
 def cache_seconds() -> int:
-    return _setting("COVERAGE_CACHE_SECONDS", 600)
+    return settings.COVERAGE_CACHE_SECONDS
 
 
 def data_stamp(quarter: Quarter) -> str:
@@ -307,7 +297,7 @@ def village_counts(user, quarter: Quarter, region: Region) -> tuple[dict[str, Co
     now = time.time()
     if entry is not None:
         fresh = entry["stamp"] == stamp
-        young = now - entry["at"] < _setting("COVERAGE_CACHE_FRESH_SECONDS", 15)
+        young = now - entry["at"] < settings.COVERAGE_CACHE_FRESH_SECONDS
         if fresh or (young and Level(region.level) in STALE_LEVELS):
             return {k: Counts(*v) for k, v in entry["counts"].items()}, not fresh
     counts = grouped_counts(user, quarter, region.prefix, digits)
@@ -370,7 +360,7 @@ def household_status(user, quarter: Quarter, prefix: str) -> QuerySet[Household]
     the latest pairing overlapping the quarter. One query (correlated subqueries), ordered by
     village and household number.
     """
-    visits = _quarter_visits(quarter)
+    visits = quarter_visits(quarter)
     latest = visits.order_by("-visited_at", "-created_at")
     flags = (
         VisitFlag.objects.filter(
@@ -402,7 +392,7 @@ def household_status(user, quarter: Quarter, prefix: str) -> QuerySet[Household]
 def _responsible_helper(quarter: Quarter) -> Coalesce:
     """The helper paired on the date of the household's latest visit for the quarter (the
     pairing the visit belongs to), else the helper of its latest pairing in the quarter."""
-    latest = _quarter_visits(quarter).order_by("-visited_at", "-created_at")
+    latest = quarter_visits(quarter).order_by("-visited_at", "-created_at")
     current = _pairing_overlaps(quarter).order_by("-start_date", "-pk")
     return Coalesce(
         Subquery(latest.values("pairing__helper_id")[:1]),
@@ -443,7 +433,7 @@ def helper_counts(
         .order_by()
         .values("responsible_helper_id")
         .annotate(
-            paired=Count("pk"), visited=Count("pk", filter=Q(Exists(_quarter_visits(quarter))))
+            paired=Count("pk"), visited=Count("pk", filter=Q(Exists(quarter_visits(quarter))))
         )
     )
     rows = list(rows)
@@ -481,7 +471,7 @@ def pending_pairings(user, quarter: Quarter, region: Region) -> QuerySet[Pairing
         # The same rows as a range, which the plain village index serves in order, so the page
         # is read village by village and stops after a page (LIKE could only filter it).
         .filter(household__village__code__gte=low, household__village__code__lt=high)
-        .filter(~Exists(later), ~Exists(_quarter_visits(quarter, "household_id")))
+        .filter(~Exists(later), ~Exists(quarter_visits(quarter, "household_id")))
         .select_related("helper", "helper__unit", "household", "household__village")
     )
     return in_area(qs, user).order_by("household__village_id", "household__number", "pk")

@@ -84,8 +84,12 @@ def village_visit_list(*, user: User) -> QuerySet[VillageVisit]:
     return in_area(qs, user).order_by("-visited_at", "id")
 
 
-def _quarter_visits(quarter: Quarter):
-    return Visit.objects.filter(household_id=OuterRef("pk"), year=quarter.year, quarter=quarter.q)
+def quarter_visits(quarter: Quarter, household_ref: str = "pk") -> QuerySet[Visit]:
+    """The visits of `quarter` to the household named by the outer query's `household_ref`:
+    the subquery every "visited this quarter?" count and status is built on."""
+    return Visit.objects.filter(
+        household_id=OuterRef(household_ref), year=quarter.year, quarter=quarter.q
+    )
 
 
 def my_households(*, user: User, quarter: Quarter, day: date) -> QuerySet[Household]:
@@ -93,9 +97,9 @@ def my_households(*, user: User, quarter: Quarter, day: date) -> QuerySet[Househ
     quarter, flags on them, and the latest visit ever. Subqueries, so one query per page."""
     if user.role != Role.HELPER or user.helper_id is None:
         return Household.objects.none()
-    quarter_visits = _quarter_visits(quarter)
+    this_quarter = quarter_visits(quarter)
     count_visits = (
-        quarter_visits.order_by().values("household_id").annotate(n=Count("pk")).values("n")
+        this_quarter.order_by().values("household_id").annotate(n=Count("pk")).values("n")
     )
     count_flags = (
         VisitFlag.objects.filter(

@@ -5,18 +5,14 @@ Thin: each endpoint turns its schema into a service or selector call. Object end
 """
 
 import uuid
-from pathlib import Path
 
-from django.conf import settings
 from django.db.models import DecimalField, Value
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import File, Router, Status
-from ninja.files import UploadedFile
+from ninja import Router, Status
 from ninja.pagination import paginate
 
-from accounts.roles import Role
 from accounts.scoping import in_area
 from common.errors import NotFound, Unprocessable
 from common.quarters import SHANGHAI, Quarter, last_opened_quarter, next_window
@@ -227,22 +223,3 @@ def exit_candidates(request: HttpRequest, quarter: str | None = None):
         quarter_label=Value(str(q)),
         threshold_yuan=Value(threshold, output_field=DecimalField(max_digits=10, decimal_places=2)),
     )
-
-
-# --- Bench only ---------------------------------------------------------------------------------
-
-
-@router.post("/bench/bare-upload", response={200: dict, **AUTH_ERRORS}, include_in_schema=False)
-def bench_bare_upload(request: HttpRequest, file: File[UploadedFile]):
-    """The floor a photo upload is compared with: write the bytes to disk, nothing else.
-    Exists only when BENCH_BARE_UPLOAD is on."""
-    if not settings.BENCH_BARE_UPLOAD or request.user.role not in (Role.HELPER, Role.UNIT):
-        raise NotFound("对象不存在")
-    folder = Path(settings.VAR_DIR) / "bench-bare"
-    folder.mkdir(parents=True, exist_ok=True)
-    size = 0
-    with open(folder / f"{uuid.uuid4()}.bin", "wb") as out:
-        for chunk in file.chunks():
-            out.write(chunk)
-            size += len(chunk)
-    return {"bytes": size}

@@ -254,7 +254,7 @@ def test_export_matches_the_api(api_client, data, regions, county_office):
     pending = list(workbook["未走访名单"].iter_rows(min_row=2, values_only=True))
     assert [r[2] for r in pending] == [p["household_number"] for p in pending_api]
     assert [r[4] for r in pending] == [p["helper"]["name"] for p in pending_api]
-    entry = AuditEntry.objects.get(action=AuditAction.EXPORT, target_type="coverage.selectors")
+    entry = AuditEntry.objects.get(action=AuditAction.EXPORT, target_type="visits.coverage")
     assert entry.actor == county_office and entry.region_code == regions.county.code
     assert entry.target_id == f"{Q}:{regions.county.code}"
     # Without `households` the per-household sheet is left out.

@@ -61,7 +61,7 @@ def test_cached_and_direct_counts_agree(
     # The second read comes back from the cache (the stamp, the children, the path only).
     with django_assert_max_num_queries(3):
         cached = coverage.coverage_report(city_office, Q, regions.city)
-    settings.COVERAGE_CACHE = 0
+    settings.COVERAGE_CACHE = False
     direct = coverage.coverage_report(city_office, Q, regions.city)
     assert cached.total == direct.total
     assert [a.counts for a in cached.children] == [a.counts for a in direct.children]
