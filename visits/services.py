@@ -290,7 +290,8 @@ def visit_submit(
 def _visit_create(
     *, user: User, data: VisitInput, digest: str, now: datetime
 ) -> tuple[Visit, bool]:
-    helper: Helper = user.helper
+    helper = user.helper
+    assert helper is not None  # visit_submit let only a user with a helper through
     # Visits of one household are serialized on its row: a retry waiting here sees the visit
     # its twin committed, and income records of a quarter are replaced one at a time.
     household = (
@@ -306,7 +307,7 @@ def _visit_create(
         return existing, False
     day = data.visited_at.astimezone(SHANGHAI).date()
     pairing = pairing_on(household_id=data.household_id, day=day) if household else None
-    if pairing is None or pairing.helper_id != helper.pk:
+    if household is None or pairing is None or pairing.helper_id != helper.pk:
         # Unknown, out of area and paired with someone else all read the same.
         raise Unprocessable(
             f"您在{day:%Y-%m-%d}未与该户结对,不能提交走访",
@@ -406,7 +407,8 @@ def village_visit_submit(
 def _village_visit_create(
     *, user: User, data: VillageVisitInput, digest: str, now: datetime
 ) -> tuple[VillageVisit, bool]:
-    unit: Unit = user.unit
+    unit = user.unit
+    assert unit is not None  # village_visit_submit let only a user with a unit through
     weak_village = WeakVillage.objects.select_for_update().filter(pk=data.village).first()
     existing = _replay(VillageVisit, user=user, pk=data.id, digest=digest)
     if existing is not None:
@@ -488,7 +490,8 @@ def extension_grant(
     targets = [t for t in (helper, unit, area) if t is not None]
     if len(targets) != 1:
         raise Unprocessable("请指定一个帮扶责任人、帮扶单位或区域", code="extension_target")
-    region_code = area.code if area is not None else targets[0].region_id
+    target = targets[0]
+    region_code = target.code if isinstance(target, Region) else target.region_id
     if not code_in_area(user, region_code):
         raise Forbidden("无权为辖区外批准延期", code="outside_area")
     if timezone.is_naive(until) or until <= now:
