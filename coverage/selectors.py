@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import astuple, dataclass, field
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.db.models import (
@@ -220,6 +221,7 @@ def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str
         )
     )
     out: dict[str, dict[str, int]] = {}
+    row: Mapping[str, Any]  # one name for the rows of three queries, each with its own columns
     for row in households:
         out.setdefault(row["key"], {}).update(paired=row["paired"], visited=row["visited"])
     for row in flagged:
@@ -427,7 +429,7 @@ def helper_counts(
 ) -> list[HelperRow]:
     """Per responsible helper: households and visited households (GROUP BY in the database).
     `helpers`: the helpers already read by the caller (`helpers_by_id`), else read here."""
-    rows = (
+    rows: Collection[Mapping[str, Any]] = (
         paired_households(user, quarter, prefix)
         .annotate(responsible_helper_id=_responsible_helper(quarter))
         .order_by()

@@ -7,6 +7,7 @@ complainant's identity: that is read one case at a time through
 """
 
 from datetime import date, datetime, time
+from typing import Any
 
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
@@ -150,7 +151,7 @@ def department_stats(*, user: User, quarter: Quarter, today: date | None = None)
         .order_by("department__name", "department_id")
     )
     out = []
-    for row in rows:
+    for row in map(dict[str, Any], rows):  # a copy as a plain dict, which may gain a key
         row["department_name"] = row.pop("department__name")
         for key in ("avg_reply_workdays", "avg_resolve_workdays"):
             row[key] = round(float(row[key]), 1) if row[key] is not None else None

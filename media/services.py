@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import IO
+from typing import IO, cast
 
 from django.conf import settings
 from django.core.files import File
@@ -179,13 +179,14 @@ def photo_receive(
     except IntegrityError:
         # The id exists: a retry, or a concurrent upload that committed first.
         logger.info("photo %s: the id is taken; replaying the first upload", photo_id)
-        default_storage.delete(photo.original.name)
+        # original.save() above named the file; the stubs allow a FieldFile without a name.
+        default_storage.delete(cast(str, photo.original.name))
         existing = Photo.objects.filter(pk=photo_id).first()
         if existing is None:
             raise
         return _replay(existing, user=user, sha256=sha256, kind=kind)
     except BaseException:
-        default_storage.delete(photo.original.name)
+        default_storage.delete(cast(str, photo.original.name))
         raise
 
     photo_enqueue_processing(photo_id=photo.pk)

@@ -397,8 +397,11 @@ def spot_check_record(
     now = now or timezone.now()
     with transaction.atomic():
         # The row lock orders two supervisors recording the same check at once.
-        check = in_area(SpotCheck.objects.select_for_update(of=("self",)), user).filter(pk=check_id)
-        check = check.first()
+        check = (
+            in_area(SpotCheck.objects.select_for_update(of=("self",)), user)
+            .filter(pk=check_id)
+            .first()
+        )
         if check is None:
             raise NotFound("抽查记录不存在")
         wanted = sorted(str(p) for p in photo_ids)

@@ -8,6 +8,7 @@ so a near-duplicate is found whichever comes last, the visit or the hash.
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from common.versions import VISITS, bump_on_commit
 from visits import flags as flag_checks
@@ -41,6 +42,7 @@ def photo_processed(photo_id: str) -> int:
     )
     if use is None or not use.photo.phash:
         return 0
+    # visit__isnull=False above: the nullable foreign key is set, which the stubs cannot know
     return flags_raised(
-        flag_checks.raise_flags(flag_checks.near_duplicates(use.visit, [use.photo]))
+        flag_checks.raise_flags(flag_checks.near_duplicates(cast(Visit, use.visit), [use.photo]))
     )

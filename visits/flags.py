@@ -9,6 +9,8 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
+from uuid import UUID
 
 from django.conf import settings
 from django.db.models import Min, Q, Subquery
@@ -176,7 +178,7 @@ def near_duplicates(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
         return []
     limit = settings.PHASH_MAX_DISTANCE
     lookback = timedelta(days=settings.PHASH_LOOKBACK_DAYS)
-    candidates = (
+    candidates: Iterable[tuple[UUID, UUID, str | None, str]] = (
         VisitPhoto.objects.filter(visit__isnull=False, photo__phash__isnull=False)
         .filter(
             visit__visited_at__gte=visit.visited_at - lookback,
@@ -198,7 +200,8 @@ def near_duplicates(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
         for other_visit, other_photo, other_hash, other_sha in candidates:
             if other_sha == photo.sha256:
                 continue  # the same bytes: `same_photo_elsewhere` says so already
-            distance = min(hamming(h, other_hash) for h in ours)
+            # photo__phash__isnull=False above: never None here, which values_list()'s types miss
+            distance = min(hamming(h, cast(str, other_hash)) for h in ours)
             if distance <= limit and (best is None or distance < best[0]):
                 best = (distance, other_visit, other_photo)
         if best is not None:

@@ -6,6 +6,7 @@ fixed number of queries whatever its length.
 
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db.models import (
@@ -43,6 +44,9 @@ from visits.models import (
     VisitPhoto,
     WindowExtension,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 _money = DecimalField(max_digits=14, decimal_places=2)
 
@@ -175,7 +179,17 @@ def last_four(quarter: Quarter) -> list[Quarter]:
     return [quarter.shift(-n) for n in range(3, -1, -1)]
 
 
-def with_annual_income(qs: QuerySet[Household], *, quarter: Quarter) -> QuerySet[Household]:
+class AnnualIncome(TypedDict):
+    """What `with_annual_income` annotates a household with."""
+
+    annual_income: Decimal
+    quarters_reported: int
+    income_per_person: Decimal
+
+
+def with_annual_income(
+    qs: QuerySet[Household], *, quarter: Quarter
+) -> "QuerySet[WithAnnotations[Household, AnnualIncome]]":
     """Annotate each household with its income over the four quarters ending at `quarter`
     (current records only), how many of them were reported, and that sum per member; all
     computed by the database."""
@@ -187,12 +201,12 @@ def with_annual_income(qs: QuerySet[Household], *, quarter: Quarter) -> QuerySet
         records.order_by()
         .values("household_id")
         .annotate(
-            total=Sum(F("wages") + F("operating") + F("property") + F("transfers")),
+            sum_total=Sum(F("wages") + F("operating") + F("property") + F("transfers")),
             n=Count("pk"),
         )
     )
     annual = Coalesce(
-        Subquery(summed.values("total"), output_field=_money),
+        Subquery(summed.values("sum_total"), output_field=_money),
         Value(Decimal("0")),
         output_field=_money,
     )

@@ -359,7 +359,8 @@ class _HouseholdVisit(_VisitKind):
         )
 
     def paired(self, *, user: User, row: Household | None, data: VisitInput, day) -> _Subject:
-        helper: Helper = user.helper
+        helper = user.helper
+        assert helper is not None  # visit_submit let only a user with a helper through
         pairing = pairing_on(household_id=data.household_id, day=day) if row else None
         if row is None or pairing is None or pairing.helper_id != helper.pk:
             # Unknown, out of area and paired with someone else all read the same.
@@ -403,7 +404,8 @@ class _WeakVillageVisit(_VisitKind):
     def paired(
         self, *, user: User, row: WeakVillage | None, data: VillageVisitInput, day
     ) -> _Subject:
-        unit: Unit = user.unit
+        unit = user.unit
+        assert unit is not None  # village_visit_submit let only a user with a unit through
         pairing = (
             UnitPairing.objects.filter(weak_village_id=data.village).held_on(day).first()
             if row
@@ -496,7 +498,8 @@ def extension_grant(
     targets = [t for t in (helper, unit, area) if t is not None]
     if len(targets) != 1:
         raise Unprocessable("请指定一个帮扶责任人、帮扶单位或区域", code="extension_target")
-    region_code = area.code if area is not None else targets[0].region_id
+    target = targets[0]
+    region_code = target.code if isinstance(target, Region) else target.region_id
     if not code_in_area(user, region_code):
         raise Forbidden("无权为辖区外批准延期", code="outside_area")
     if timezone.is_naive(until) or until <= now:

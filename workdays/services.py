@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -50,7 +50,8 @@ KIND_NAMES = {
     "班": DayKind.WORKDAY,
     "上班": DayKind.WORKDAY,
 }
-NAME_MAX = SpecialDay._meta.get_field("name").max_length
+# A CharField's max_length is set (the stubs type it for any field, so with None).
+NAME_MAX = cast(int, SpecialDay._meta.get_field("name").max_length)
 # A calendar file has at most a few dozen rows; anything far larger is the wrong file.
 MAX_ROWS = 1000
 FIRST_LOADABLE_YEAR = 2000
