@@ -12,11 +12,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 from accounts.models import User
-from accounts.roles import reads_area
+from accounts.roles import reads_coverage
 from accounts.scoping import in_area
 from common.errors import NotFound
 from media.models import Photo
@@ -24,6 +25,7 @@ from media.selectors import photo_url
 from visits.models import FlagKind, VillageVisit, Visit, VisitFlag
 
 PAIR_KINDS = (FlagKind.DUPLICATE_PHOTO, FlagKind.NEAR_DUPLICATE_PHOTO)
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -97,14 +99,16 @@ def _village_visit_side(title: str, visit: VillageVisit, photo: Photo | None) ->
     )
 
 
-def _in_area(model: type[Model], pk: object, user: User, *related: str):
+def _in_area(qs: QuerySet[M], pk: object, user: User) -> M | None:
+    """The row of `qs` with this id, if it lies in the user's area (ids come from a flag's
+    detail: anything unreadable is no row)."""
     if not pk:
         return None
     try:
         key = uuid.UUID(str(pk))
     except ValueError:
         return None
-    return in_area(model.objects.select_related(*related), user).filter(pk=key).first()
+    return in_area(qs, user).filter(pk=key).first()
 
 
 _PLACE = ("village", "village__parent", "village__parent__parent")
@@ -113,7 +117,7 @@ _PLACE = ("village", "village__parent", "village__parent__parent")
 def photo_pair(*, user: User, flag_id: int) -> PhotoPair:
     """The pair behind a duplicate or near-duplicate flag of a visit in the user's area; a
     404 for any other flag, a flag outside the area, or a user who does not read an area."""
-    if not (reads_area(user) or user.is_superuser):
+    if not reads_coverage(user):
         raise NotFound("疑点不存在")
     flag = (
         in_area(VisitFlag.objects.select_related("photo"), user)
@@ -122,14 +126,15 @@ def photo_pair(*, user: User, flag_id: int) -> PhotoPair:
     )
     if flag is None:
         raise NotFound("疑点不存在")
-    visit = _in_area(Visit, flag.visit_id, user, "household", "helper", *_PLACE)
+    visits = Visit.objects.select_related("household", "helper", *_PLACE)
+    visit = _in_area(visits, flag.visit_id, user)
+    assert visit is not None  # the flag is in the area: so is its visit
     ours = _visit_side("本次走访(被标记)", visit, flag.photo)
     detail = flag.detail
     other_photo = _photo(detail.get("other_photo"))
-    other_visit = _in_area(Visit, detail.get("other_visit"), user, "household", "helper", *_PLACE)
-    other_village_visit = _in_area(
-        VillageVisit, detail.get("other_village_visit"), user, "unit", *_PLACE
-    )
+    other_visit = _in_area(visits, detail.get("other_visit"), user)
+    village_visits = VillageVisit.objects.select_related("unit", *_PLACE)
+    other_village_visit = _in_area(village_visits, detail.get("other_village_visit"), user)
     if other_visit is not None:
         other = _visit_side("另一次走访", other_visit, other_photo)
     elif other_village_visit is not None:

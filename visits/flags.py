@@ -15,6 +15,7 @@ from django.db.models import Min, Subquery
 from django.utils import timezone
 
 from common.geo import distance_m
+from common.quarters import Quarter, Window
 from media.models import Photo
 from regions.models import Region
 from visits import neardup
@@ -27,7 +28,6 @@ from visits.models import (
     VisitPhoto,
     WindowExtension,
 )
-from visits.windows import Quarter, Window
 
 logger = logging.getLogger(__name__)
 

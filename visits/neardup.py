@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,7 +52,7 @@ from django.utils import timezone
 
 from common.hamming import HammingIndex, as_unsigned
 from media.models import Photo, PhotoKind
-from visits.models import PhotoHash, Visit, VisitPhoto
+from visits.models import PhotoHash, VillageVisit, Visit, VisitPhoto
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,9 @@ def photo_hashes_record(uses: Iterable[VisitPhoto]) -> int:
     for use in uses:
         if not use.photo.phash:
             continue
-        visit = use.visit if use.visit_id else use.village_visit
+        visit: Visit | VillageVisit | None = use.visit or use.village_visit
+        if visit is None:
+            continue  # (the database holds every use to exactly one visit)
         rows.append(
             PhotoHash(
                 photo_id=use.photo_id,
@@ -306,8 +309,8 @@ def visit_matches(visit: Visit, photos: Iterable[Photo]) -> list[Match]:
     nearby = {p.pk: _household_pairs(p, ours[p.pk], rows) for p in hashed}
     places = [p for p in hashed if p.kind in PLACE_KINDS]
     if places:
-        for photo, pairs in _scope_pairs(places, ours, visit, around).items():
-            nearby[photo].extend(pairs)
+        for photo_id, found in _scope_pairs(places, ours, visit, around).items():
+            nearby[photo_id].extend(found)
     matches = []
     for photo in hashed:
         pairs = [pair for pair in nearby[photo.pk] if pair.row.photo.sha256 != photo.sha256]
@@ -357,8 +360,8 @@ def _household_pairs(photo: Photo, ours: list[int], rows: list[PhotoHash]) -> li
 
 
 def _scope_pairs(
-    places: list[Photo], ours: dict, visit: Visit, around: QuerySet
-) -> dict[object, list[Pair]]:
+    places: list[Photo], ours: dict[uuid.UUID, list[int]], visit: Visit, around: QuerySet
+) -> dict[uuid.UUID, list[Pair]]:
     """Photos of places and people of every other household and village in scope: the index
     proposes the hashes within the limit, the database says which visits used them."""
     limit = settings.PHASH_MAX_DISTANCE
@@ -381,12 +384,12 @@ def _scope_pairs(
     )
     # (The household's own rows were compared in full already.)
     rows = in_scope.exclude(household_id=visit.household_id)[:MAX_CANDIDATE_ROWS]
-    pairs: dict[object, list[Pair]] = {photo.pk: [] for photo in places}
+    pairs: dict[uuid.UUID, list[Pair]] = {photo.pk: [] for photo in places}
     for row in rows:
         for photo in places:
-            d = candidates[photo.pk].get(row.phash)
-            if d is not None:
-                pairs[photo.pk].append(Pair(d, row, limit, same_household=False))
+            apart = candidates[photo.pk].get(row.phash)
+            if apart is not None:
+                pairs[photo.pk].append(Pair(apart, row, limit, same_household=False))
     return pairs
 
 
@@ -418,7 +421,7 @@ def photo_report(photo_id: str) -> dict:
         .filter(photo_id=photo_id, visit__isnull=False)
         .first()
     )
-    if use is None:
+    if use is None or use.visit is None:
         return {"photo": photo_id, "error": "not a household visit photo"}
     if not use.photo.phash:
         return {"photo": photo_id, "error": "not processed yet"}

@@ -4,18 +4,16 @@ immediate backend runs it in process, at once, where it is queued."""
 
 from django_tasks import task
 
+from visits.checks import village_visit_check, visit_check
+
 
 @task()
 def check_visit(visit_id: str) -> None:
     """The flags that compare a newly committed visit with other visits."""
-    from visits.services import visit_check
-
     visit_check(visit_id)
 
 
 @task()
 def check_village_visit(visit_id: str) -> None:
     """A newly committed village visit's photos join the near-duplicate search."""
-    from visits.services import village_visit_check
-
     village_visit_check(visit_id)

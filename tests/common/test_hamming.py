@@ -49,7 +49,8 @@ def test_signed_database_values_and_duplicates():
     values = np.array([-1, -1, 5, 2**62, -(2**63)], dtype=np.int64)
     index = HammingIndex(values)
     hits, distances = index.search(-1, 0)  # all 64 bits set
-    assert hits.tolist() == [2**64 - 1] and distances.tolist() == [0]
+    assert hits.tolist() == [2**64 - 1]
+    assert distances.tolist() == [0]
     hits, _ = index.search(4, 1)  # 5 is one bit from 4
     assert hits.tolist() == [5]
     assert index.search(2**63, 0)[0].tolist() == [2**63]  # the most negative bigint
@@ -57,7 +58,8 @@ def test_signed_database_values_and_duplicates():
 
 def test_empty_index_and_growth():
     index = HammingIndex()
-    assert len(index) == 0 and index.search(123, 8)[0].size == 0
+    assert len(index) == 0
+    assert index.search(123, 8)[0].size == 0
     index.add(np.array([123, 124], dtype=np.int64))
     assert index.search(123, 8)[0].tolist() == [123, 124]
     assert index.nbytes > 0

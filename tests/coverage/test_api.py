@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 
 from accounts.models import AuditAction, AuditEntry
 from accounts.roles import Role
+from common.quarters import default_quarter
 
 Q = "2026Q3"
 
@@ -68,7 +69,8 @@ def test_village_level_households_and_helpers(api_client, data, regions, town_a_
     rows = {h["number"]: h for h in body["households"]}
     # h4's pairing ended before the quarter and h5's starts after it: neither is listed.
     assert sorted(rows) == ["H001", "H002", "H003", "H006"]
-    assert rows["H001"]["visited"] and rows["H001"]["flag_count"] == 2
+    assert rows["H001"]["visited"]
+    assert rows["H001"]["flag_count"] == 2
     assert not rows["H002"]["visited"]
     # Pairings changed in the quarter: the visit counts for the helper paired on its date.
     assert rows["H003"]["helper"]["name"] == "乙帮扶"  # visited by Y after the change
@@ -120,7 +122,8 @@ def test_pending_list(api_client, data, regions, county_office):
     page2 = get(
         api_client, county_office, "/coverage/pending", quarter=Q, page_size=2, page=2
     ).json()
-    assert page1["has_next"] and not page2["has_next"]
+    assert page1["has_next"]
+    assert not page2["has_next"]
     assert [p["household_number"] for p in page1["items"] + page2["items"]] == [
         "H002",
         "H008",
@@ -139,15 +142,13 @@ def test_trend(api_client, data, regions, county_office):
 def test_defaults_to_the_latest_opened_quarter(api_client, regions, county_office, monkeypatch):
     import datetime as dt
 
-    from coverage import selectors as coverage
-
-    assert str(coverage.default_quarter(dt.date(2026, 10, 8))) == "2026Q3"
-    assert str(coverage.default_quarter(dt.date(2027, 1, 2))) == "2026Q4"
+    assert str(default_quarter(dt.date(2026, 10, 8))) == "2026Q3"
+    assert str(default_quarter(dt.date(2027, 1, 2))) == "2026Q4"
     # Once a window opens, its quarter is the default (as on the supervision pages).
-    assert str(coverage.default_quarter(dt.date(2026, 9, 20))) == "2026Q2"
-    assert str(coverage.default_quarter(dt.date(2026, 9, 21))) == "2026Q3"
+    assert str(default_quarter(dt.date(2026, 9, 20))) == "2026Q2"
+    assert str(default_quarter(dt.date(2026, 9, 21))) == "2026Q3"
     body = get(api_client, county_office, "/coverage").json()
-    assert body["quarter"] == str(coverage.default_quarter())
+    assert body["quarter"] == str(default_quarter())
 
 
 def test_bad_quarter_is_422(api_client, regions, county_office):
@@ -255,8 +256,9 @@ def test_export_matches_the_api(api_client, data, regions, county_office):
     pending = list(workbook["未走访名单"].iter_rows(min_row=2, values_only=True))
     assert [r[2] for r in pending] == [p["household_number"] for p in pending_api]
     assert [r[4] for r in pending] == [p["helper"]["name"] for p in pending_api]
-    entry = AuditEntry.objects.get(action=AuditAction.EXPORT, target_type="coverage.selectors")
-    assert entry.actor == county_office and entry.region_code == regions.county.code
+    entry = AuditEntry.objects.get(action=AuditAction.EXPORT, target_type="visits.coverage")
+    assert entry.actor == county_office
+    assert entry.region_code == regions.county.code
     assert entry.target_id == f"{Q}:{regions.county.code}"
     # Without `households` the per-household sheet is left out.
     plain = client.get("/coverage/export.xlsx", {"quarter": Q})

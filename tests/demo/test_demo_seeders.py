@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from accounts.models import User
+from common.quarters import window_for
 from coverage.selectors import quarter_dates
 from demo.grievances import DEMO_CODE, DEMO_KEY
 from demo.visits import KINDS, QUARTERS
@@ -26,7 +27,6 @@ from visits.models import (
     VisitFlag,
     VisitPhoto,
 )
-from visits.windows import window_for
 
 N = 300
 
@@ -70,7 +70,8 @@ def coverage(year: int, q: int, prefix: str = "") -> float:
 def test_seed_demo_builds_a_living_county_once(media_root):
     out = io.StringIO()
     call_command("seed_demo", households=N, stdout=out)
-    assert "visits" in out.getvalue() and "grievances" in out.getvalue()
+    assert "visits" in out.getvalue()
+    assert "grievances" in out.getvalue()
 
     # Coverage: ~95 % in Q1-Q2, ~85 % in Q3, with towns apart in Q3; no Q4 visits yet.
     assert 0.90 <= coverage(2026, 1) <= 0.995
@@ -117,7 +118,8 @@ def test_seed_demo_builds_a_living_county_once(media_root):
     # The only near copies are a household's own last-quarter photos (the "near_copy" trick):
     # no picture is shared across the county, which the near-duplicate search compares.
     near = VisitFlag.objects.filter(kind="near_duplicate_photo")
-    assert near.exists() and all(flag.detail["same_household"] for flag in near)
+    assert near.exists()
+    assert all(flag.detail["same_household"] for flag in near)
     assert PhotoHash.objects.count() == VisitPhoto.objects.count()
     assert QuarterIncome.objects.filter(current=True).count() == Visit.objects.count()
     assert VillageVisit.objects.exists()

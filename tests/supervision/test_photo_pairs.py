@@ -43,9 +43,12 @@ def test_a_supervisor_sees_both_photos_helpers_places_and_dates(supervisor, pair
     text = response.content.decode()
     for visit in (a, b):
         assert photo_url(visit.photos["scene"].pk, "display") in text
-        assert visit.helper.name in text and visit.household.number in text
-    assert "如东县 掘港镇 东凌村" in text and "如东县 马塘镇 马塘村" in text
-    assert "2026-12-25 10:00" in text and "2026-12-26 15:30" in text
+        assert visit.helper.name in text
+        assert visit.household.number in text
+    assert "如东县 掘港镇 东凌村" in text
+    assert "如东县 马塘镇 马塘村" in text
+    assert "2026-12-25 10:00" in text
+    assert "2026-12-26 15:30" in text
     assert f"相差 <strong>{flag.detail['hamming_distance']}</strong> 位" in text
     client = logged_in(supervisor)
     for visit in (a, b):  # both photos are served to the supervisor
@@ -58,10 +61,13 @@ def test_the_other_visit_outside_the_readers_area_shows_only_place_and_date(town
     response = page(town_a_office, flag)
     assert response.status_code == 200
     text = response.content.decode()
-    assert photo_url(a.photos["scene"].pk, "display") in text and a.helper.name in text
+    assert photo_url(a.photos["scene"].pk, "display") in text
+    assert a.helper.name in text
     assert photo_url(b.photos["scene"].pk, "display") not in text
-    assert b.helper.name not in text and b.household.number not in text
-    assert "不在您的辖区" in text and "如东县 马塘镇 马塘村" in text
+    assert b.helper.name not in text
+    assert b.household.number not in text
+    assert "不在您的辖区" in text
+    assert "如东县 马塘镇 马塘村" in text
     other = logged_in(town_a_office).get(photo_url(b.photos["scene"].pk, "display"))
     assert other.status_code == 404  # and the photo itself is refused
 
@@ -117,8 +123,10 @@ def test_the_pair_side_by_side_on_a_phone(live_server, supervisor, pair):
         )
         # Both photos loaded, next to each other within the phone's width.
         boxes = [i.rect for i in images]
-        assert len(boxes) == 2 and all(i.get_property("naturalWidth") > 0 for i in images)
-        assert boxes[0]["y"] == boxes[1]["y"] and boxes[0]["x"] < boxes[1]["x"]
+        assert len(boxes) == 2
+        assert all(i.get_property("naturalWidth") > 0 for i in images)
+        assert boxes[0]["y"] == boxes[1]["y"]
+        assert boxes[0]["x"] < boxes[1]["x"]
         assert boxes[1]["x"] + boxes[1]["width"] <= PHONE[0]
         heading = driver.find_element(By.TAG_NAME, "h1")
         driver.execute_script("arguments[0].scrollIntoView()", heading)

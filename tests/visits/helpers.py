@@ -115,7 +115,7 @@ def helper_user(household):
 
 def processed_photo(user, kind: str, data: bytes):
     """An uploaded photo after media's background processing (derivatives and hashes)."""
-    from media.services import photo_process
+    from media.processing import photo_process
 
     return photo_process(photo_id=make_photo(user, kind, data=data).pk)
 

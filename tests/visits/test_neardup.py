@@ -68,7 +68,8 @@ def test_a_copy_used_in_another_town_is_flagged_and_a_different_photo_is_not(
     scene = flags["scene"].detail
     assert scene["other_visit"] == str(first.pk)
     assert scene["other_photo"] == str(first.photos["scene"].pk)
-    assert scene["hamming_distance"] <= 2 and scene["max_distance"] == 8
+    assert scene["hamming_distance"] <= 2
+    assert scene["max_distance"] == 8
     assert scene["other_place"] == "如东县 掘港镇 东凌村"  # town A's village; this one is town B's
     assert scene["other_village"] == household_a.village_id
     assert scene["other_visited_at"] == "2026-12-25T10:00:00+08:00"
@@ -129,7 +130,8 @@ def test_a_village_visit_photo_is_compared_too(household_a, regions, original):
     second = submitted_visit(household_a, seed=2, scene=forms.forwarded_in_chat(original))
     detail = near_flags(second)["scene"].detail
     assert detail["other_village_visit"] == str(village_visit.pk)
-    assert "other_visit" not in detail and detail["other_place"] == "如东县 马塘镇 邱陞村"
+    assert "other_visit" not in detail
+    assert detail["other_place"] == "如东县 马塘镇 邱陞村"
 
 
 def test_forms_are_compared_within_their_household_only(household_a, household_b):
@@ -143,7 +145,8 @@ def test_forms_are_compared_within_their_household_only(household_a, household_b
         household_a, seed=3, visited_at=at("2026-12-26 10:00"), passbook=forms.reencoded(page)
     )
     detail = near_flags(again)["passbook"].detail
-    assert detail["other_visit"] == str(first.pk) and detail["same_household"] is True
+    assert detail["other_visit"] == str(first.pk)
+    assert detail["same_household"] is True
     assert detail["hamming_distance"] <= detail["max_distance"] == 2
 
 
@@ -171,9 +174,11 @@ def test_an_old_visit_is_searched_past_the_index_window(household_a, household_b
     # Rechecked two years on: the index (loaded now) starts well after both visits.
     clock.set("2028-12-25 10:00")
     state = INDEX.refresh()
-    assert state.floor > first.visited_at and state.size == 0
+    assert state.floor > first.visited_at
+    assert state.size == 0
     (match,) = neardup.visit_matches(second, [copy])
-    assert match.other_photo_id == str(first.photos["scene"].pk) and match.distance <= 2
+    assert match.other_photo_id == str(first.photos["scene"].pk)
+    assert match.distance <= 2
 
 
 def test_one_visit_reads_the_index_once_and_the_household_once(
@@ -263,11 +268,13 @@ def test_same_answers_in_two_worker_processes_and_after_a_restart(
             w.stop()
     assert answers[0] == answers[1] == answers[2]
     copied = answers[0][ids[2]]["match"]
-    assert copied["other_photo"] == ids[0] and copied["distance"] <= 2
+    assert copied["other_photo"] == ids[0]
+    assert copied["distance"] <= 2
     # The first photo now has a match too (the copy is within its look-back); the unrelated
     # ones have none, in every process.
     assert answers[0][ids[0]]["match"]["other_photo"] == ids[2]
-    assert answers[0][ids[1]]["match"] is None and answers[0][ids[3]]["match"] is None
+    assert answers[0][ids[1]]["match"] is None
+    assert answers[0][ids[3]]["match"] is None
     # The same index in each: every row, read once.
     places = PhotoHash.objects.filter(kind__in=neardup.PLACE_KINDS).count()
     assert answers[0][ids[3]]["index"] == {"size": places, "cursor": ANY}

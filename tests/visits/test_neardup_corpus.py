@@ -42,4 +42,5 @@ def test_real_photos_are_far_apart_and_their_copies_are_found(shared_photos):
     assert rates.pairs >= 400  # ~30 decodable photos
     assert rates.flagged / rates.pairs < 0.001
     for name, (found, tried) in rates.copies.items():
-        assert tried >= 15 and found == tried, name
+        assert tried >= 15, name
+        assert found == tried, name
