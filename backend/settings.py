@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "supervision",
     "mobile_api",
     "web",
+    "fieldapp",  # the helpers' phone app at /app/ (pages layer, beside web)
     "demo",
 ]
 

@@ -1,0 +1,86 @@
+"""The phone app in headless Chromium: a visit saved with no network survives a reload and
+reaches the server exactly once, with its four photos, when the network comes back."""
+
+import pytest
+
+from media.models import Photo
+from tests.browser import set_offline
+from visits.models import Visit, VisitFlag
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+INCOME = {"wages": "3200", "operating": "-150.5", "property": "0", "transfers": "480.00"}
+
+
+def test_a_visit_saved_offline_is_kept_and_sent_once(phone, proxy, open_entry, photo_files):
+    household = open_entry.household
+    phone.open()
+    phone.wait_css("#login-form")
+    phone.shot("app-01-login")
+    phone.login(open_entry.helper.username, open_entry.password)
+    phone.until(lambda: phone.household_status(household.pk) == "todo", what="household listed")
+    phone.wait_offline_ready()
+    phone.shot("app-02-home")
+
+    # In the village: no signal at all.
+    proxy.cut()
+    set_offline(phone.driver, True)
+    phone.go(f"#/place/h:{household.pk}")
+    phone.wait_css("#start-visit")
+    phone.shot("app-03-household")
+    phone.new_visit(household.pk)
+    phone.take_photos(photo_files)
+    phone.type_income(**INCOME)
+    phone.js("document.querySelector('input[name=passbook]').click()")
+    phone.shot("app-04-visit-form", full_page=True)
+    phone.save()
+    assert phone.household_status(household.pk) == "waiting"
+    assert phone.pill()["waiting"] == 1
+    phone.shot("app-05-saved-offline")
+
+    # Closed and opened again, still with no network: the app and the list open, the visit waits.
+    phone.driver.refresh()
+    phone.until(lambda: phone.household_status(household.pk) == "waiting", what="list offline")
+    stored = phone.stored()
+    assert [r["state"] for r in stored["outbox"]] == ["waiting"]
+    assert len(stored["photos"]) == 4 and not any(p["sent"] for p in stored["photos"])
+    assert all(p["fix"] and p["fix"]["accuracy"] == 8 for p in stored["photos"])
+    phone.shot("app-06-reopened-offline")
+    phone.go("#/outbox")
+    phone.wait_css('.outbox-item[data-state="waiting"]')
+    phone.shot("app-07-outbox-waiting")
+    assert Visit.objects.count() == 0 and Photo.objects.count() == 0
+
+    # Back in signal: the app sends the photos, then the visit, and forgets them.
+    proxy.restore()
+    set_offline(phone.driver, False)
+    phone.until(lambda: phone.css("#outbox-empty"), timeout=60, what="outbox emptied")
+    phone.go("#/")
+    phone.until(lambda: phone.household_status(household.pk) == "visited", what="visited")
+    phone.shot("app-08-sent")
+
+    visit = Visit.objects.get()
+    assert visit.household_id == household.pk and visit.submitted_by == open_entry.helper
+    assert (str(visit.wages), str(visit.operating), str(visit.transfers)) == (
+        "3200.00",
+        "-150.50",
+        "480.00",
+    )
+    assert visit.passbook_checked is True
+    photos = {p.kind: p for p in Photo.objects.all()}
+    assert sorted(photos) == sorted(photo_files) and visit.visit_photos.count() == 4
+    for kind, photo in photos.items():
+        assert photo.size_bytes == photo_files[kind].stat().st_size  # the bytes, untouched
+        assert photo.client_lat is not None and photo.client_accuracy_m == 8
+        assert photo.client_taken_at is not None
+        assert (photo.exif_lat is not None) == (kind in ("location", "scene"))
+    # Stripped GPS with a good device position raises no position flag.
+    assert not VisitFlag.objects.filter(
+        kind__in=["no_position", "no_exif_gps", "device_position_inaccurate", "position_mismatch"]
+    ).exists()
+    stored = phone.stored()
+    assert stored == {"outbox": [], "photos": [], "drafts": []}
+
+    phone.go("#/visits")
+    phone.wait_css(f'.visit[data-id="{visit.pk}"]')
+    phone.shot("app-09-my-visits")
