@@ -13,19 +13,9 @@ import struct
 import threading
 from contextlib import suppress
 
-PORTS = range(8120, 8130)  # this worktree's ports (see the brief); the first free one is used
+from tests.servers import free_port
 
-
-def free_port(candidates=PORTS) -> int:
-    for port in candidates:
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {candidates}")
+PORTS = range(8120, 8130)  # the ports this suite's servers prefer; any free one otherwise
 
 
 class Proxy:
@@ -33,7 +23,7 @@ class Proxy:
 
     def __init__(self, upstream: tuple[str, int], port: int | None = None):
         self.upstream = upstream
-        self.port = port or free_port()
+        self.port = port or free_port(PORTS)
         self.bytes_up = 0  # browser → server
         self.bytes_down = 0  # server → browser
         self._drop: list[bytes] = []  # request-line prefixes whose next answer is lost

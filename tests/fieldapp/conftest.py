@@ -3,7 +3,7 @@ office's extension of the current quarter, whatever today's date), the app in he
 Chromium at phone size with the device's position at the household's home, reaching the
 server through a proxy the test can cut."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,12 +19,13 @@ from visits.services import extension_grant
 from visits.windows import quarters_for_visit
 
 
-def allow_entry_now(office, helper_user) -> None:
-    """An extension of the quarter a visit made now counts for, so entry is open today."""
+def allow_entry_now(office, helper_user, *, visited_at: datetime | None = None) -> None:
+    """An extension of the quarter a visit made at `visited_at` (default: now) counts for,
+    running until two days from now: entry is open now, whatever today's date."""
     now = timezone.now()
     extension_grant(
         user=office,
-        quarter=quarters_for_visit(now)[0],
+        quarter=quarters_for_visit(visited_at or now)[0],
         until=now + timedelta(days=2),
         reason="测试:当天可录入",
         helper=helper_user.helper,

@@ -32,7 +32,8 @@ request.onsuccess = () => {
     db.close();
     done({
       outbox: outbox.result.map((r) => ({id: r.id, state: r.state, owner: r.owner,
-        code: r.lastError ? r.lastError.code : null, photoIds: r.photoIds})),
+        code: r.lastError ? r.lastError.code : null, refusedAt: r.refusedAt || null,
+        photoIds: r.photoIds})),
       photos: photos.result.map((p) => ({id: p.id, visitId: p.visitId, sent: p.sent,
         size: p.blob.size, fix: p.fix})),
       drafts: drafts.result.map((d) => d.key),

@@ -78,10 +78,18 @@ const ROUTES = [
 ];
 
 let current = null;
+let askedToLogIn = false;
 
 async function route() {
   const hash = location.hash || "#/";
   if (!app.session && hash !== "#/login") {
+    location.replace("#/login");
+    return;
+  }
+  if (!askedToLogIn && !tokenUsable(app.session) && hash === "#/") {
+    // The login ran out: ask once each time the app opens; the helper may still go on
+    // offline (the list and the form work without a login, the outbox just waits).
+    askedToLogIn = true;
     location.replace("#/login");
     return;
   }
@@ -92,6 +100,7 @@ async function route() {
     app.leave = null;
   }
   current = { hash, live };
+  drawBanners();
   try {
     await screen(app, ...params);
   } catch (error) {
@@ -136,7 +145,7 @@ function drawStatus() {
 
 function drawBanners() {
   const session = app.session;
-  if (session && !tokenUsable(session)) {
+  if (session && !tokenUsable(session) && location.hash !== "#/login") {
     const waiting = app.mine().length;
     banner(
       "login",
@@ -198,11 +207,16 @@ async function start() {
   registerServiceWorker();
   await app.reloadLocal();
   app.space = await spaceStatus();
-  onSync((event) => {
+  onSync(async (event) => {
     if (event.type === "phase") drawStatus();
-    if (event.type === "login-needed") toast("登录已过期,请重新登录后继续上传", "warn");
+    if (event.type === "login-needed") {
+      toast("登录已过期,请重新登录后继续上传", "warn");
+      await app.update();
+      // Ask at once, unless the helper is in the middle of a form.
+      if (current && current.live) app.navigate("#/login");
+    }
     if (event.type === "refused") toast(`有走访被退回:${event.error.message}`, "error");
-    if (["confirmed", "refused", "changed", "login-needed", "drained"].includes(event.type)) {
+    if (["confirmed", "refused", "changed", "drained"].includes(event.type)) {
       app.update();
     }
     if (event.type === "drained" && event.confirmed) {

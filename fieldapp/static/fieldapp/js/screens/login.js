@@ -69,6 +69,9 @@ export async function loginScreen(app) {
         )
       : null,
     form,
+    expired
+      ? h("p", {}, h("a", { href: "#/", id: "continue-offline" }, "暂不登录,继续离线录入 ›"))
+      : null,
     h(
       "p",
       { class: "muted" },
