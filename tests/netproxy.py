@@ -11,11 +11,22 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+from collections.abc import Iterable
 from contextlib import suppress
 
-from tests.servers import free_port
-
 PORTS = range(8120, 8130)  # the ports this suite's servers prefer; any free one otherwise
+
+
+def free_port(preferred: Iterable[int] = ()) -> int:
+    """The first of `preferred` that is free on 127.0.0.1, else one the system picks."""
+    for port in (*preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError("no free port")
 
 
 class Proxy:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -19,24 +17,14 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from tests.netproxy import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 needs_postgres = pytest.mark.skipif(
     not django_settings.IS_POSTGRES,
     reason="a server subprocess must see the test's rows: needs PostgreSQL (SQLite's test "
     "database lives in this process)",
 )
-
-
-def free_port(preferred: Iterable[int] = ()) -> int:
-    """The first of `preferred` that is free on 127.0.0.1, else one the system picks."""
-    for port in (*preferred, 0):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-    raise RuntimeError("no free port")
 
 
 class Server:

@@ -76,6 +76,19 @@ class PhoneApp:
     def wait_css(self, selector: str, timeout: float = WAIT):
         return self.until(lambda: self.css(selector), timeout, selector)[0]
 
+    def tap(self, selector: str, timeout: float = WAIT) -> None:
+        """Click the element, found afresh if the screen redrew it meanwhile (a live screen
+        redraws when the sync or a refresh changes what it shows)."""
+
+        def click():
+            found = self.css(selector)
+            if not found:
+                return False
+            found[0].click()
+            return True
+
+        self.until(click, timeout, f"tap {selector}")
+
     def pill(self) -> dict:
         return self.js(
             "const el = document.getElementById('sync-status');"
@@ -123,7 +136,7 @@ class PhoneApp:
 
     def new_visit(self, household_id: int) -> None:
         self.go(f"#/place/{'h:' + str(household_id)}")
-        self.wait_css("#start-visit").click()
+        self.tap("#start-visit")
         self.wait_css("#photos")
 
     def take_photos(self, files: dict[str, Path], *, gallery: bool = False) -> None:
@@ -143,5 +156,5 @@ class PhoneApp:
             field.send_keys(value)
 
     def save(self) -> None:
-        self.wait_css("#save-visit").click()
+        self.tap("#save-visit")
         self.until(lambda: self.css("#places"), what="back home after saving")

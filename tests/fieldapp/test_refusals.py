@@ -60,7 +60,7 @@ def test_a_visit_refused_for_a_closed_window_stays_with_the_reason(
     # The office extends the quarter for this helper; "resubmit" sends the visit alone.
     allow_entry_now(field.office, field.helper, visited_at=phone_now)
     phone.go("#/outbox")
-    phone.wait_css('.outbox-item[data-state="refused"] button.retry').click()
+    phone.tap('.outbox-item[data-state="refused"] button.retry')
     phone.until(lambda: phone.css("#outbox-empty"), timeout=60, what="sent after the extension")
     assert Visit.objects.count() == 1 and Photo.objects.count() == 4
     assert Visit.objects.get().visit_photos.count() == 4
@@ -94,7 +94,7 @@ def test_an_expired_login_asks_to_log_in_and_keeps_the_outbox(
     assert Photo.objects.count() == 0 and Visit.objects.count() == 0
 
     # Offline use goes on without a login; the visit keeps waiting.
-    phone.wait_css("#continue-offline").click()
+    phone.tap("#continue-offline")
     phone.until(lambda: phone.household_status(field.household.pk) == "waiting", what="list")
     assert phone.pill()["state"] == "login"
     phone.shot("app-12-expired-offline-use")

@@ -32,7 +32,8 @@ function errorFrom(status, body) {
 }
 
 function headers(token, extra = {}) {
-  const out = { Accept: "application/json", ...extra };
+  // The app speaks Chinese whatever the phone's language: so do the server's messages.
+  const out = { Accept: "application/json", "Accept-Language": "zh-Hans", ...extra };
   if (token) out.Authorization = `Bearer ${token}`;
   return out;
 }

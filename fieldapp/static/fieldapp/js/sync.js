@@ -230,6 +230,7 @@ function photoFields(photo) {
 async function send(record, session, onPhoto) {
   const photos = new Map((await photosOf(record.id)).map((p) => [p.id, p]));
   const total = record.photoIds.length;
+  const confirmed = () => [...photos.values()].filter((p) => p.sent).length;
   for (const [index, photoId] of record.photoIds.entries()) {
     const photo = photos.get(photoId);
     onPhoto(photo || null);
@@ -247,6 +248,9 @@ async function send(record, session, onPhoto) {
       },
     });
     await photoMarkSent(photo.id, true);
+    photo.sent = true;
+    await outboxUpdate(record.id, { photosSent: confirmed() });
+    status.failures = 0; // the server answers again: the next failure starts the back-off anew
   }
   onPhoto(null);
   setPhase("sending", { id: record.id, title: record.title, photo: null, total });

@@ -65,7 +65,14 @@ function item(app, record) {
         ]
       : [
           progress(record) ||
-            h("p", { class: "waiting" }, mine ? "等待上传" : "等待该账号登录"),
+            h(
+              "p",
+              { class: "waiting" },
+              mine ? "等待上传" : "等待该账号登录",
+              record.photosSent
+                ? `(照片已上传 ${record.photosSent}/${record.photoIds.length})`
+                : "",
+            ),
           error
             ? h(
                 "p",
