@@ -11,9 +11,11 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterable
 from contextlib import suppress
 
+METHODS = {b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD", b"OPTIONS"}
 PORTS = range(8120, 8130)  # the ports this suite's servers prefer; any free one otherwise
 
 
@@ -39,6 +41,9 @@ class Proxy:
         self.bytes_down = 0  # server → browser
         self._drop: list[bytes] = []  # request-line prefixes whose next answer is lost
         self.dropped: list[bytes] = []
+        # Each request seen: its request line and the bytes that crossed for it each way.
+        self.requests: list[dict] = []
+        self._connections = 0
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._conns: set[socket.socket] = set()
@@ -84,6 +89,7 @@ class Proxy:
     def reset_counters(self) -> None:
         with self._lock:
             self.bytes_up = self.bytes_down = 0
+            self.requests = []
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -99,7 +105,8 @@ class Proxy:
             except OSError:
                 _reset(client)
                 continue
-            state = {"drop": False}
+            self._connections += 1
+            state = {"drop": False, "id": self._connections}
             with self._lock:
                 self._conns.update((client, server))
             for src, dst, up in ((client, server, True), (server, client, False)):
@@ -112,6 +119,17 @@ class Proxy:
                 if not data:
                     break
                 with self._lock:
+                    if up and data[:8].split(b" ", 1)[0] in METHODS:
+                        state["request"] = {
+                            "line": data.split(b"\r\n", 1)[0].decode("latin-1"),
+                            "up": 0,
+                            "down": 0,
+                            "at": time.monotonic(),
+                            "connection": state["id"],
+                        }
+                        self.requests.append(state["request"])
+                    if state.get("request") is not None:
+                        state["request"]["up" if up else "down"] += len(data)
                     if up:
                         self.bytes_up += len(data)
                         for prefix in self._drop:
@@ -142,8 +160,13 @@ class Proxy:
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with RST rather than FIN: what a dropped link looks like to the other side."""
+    """Tear the connection down now, with RST where the kernel can: what a dropped link looks
+    like to the other side. `shutdown` first: a plain close() does not wake the other thread
+    blocked in recv() on this socket, and the connection would live on in the kernel, still
+    reachable by the browser's pooled keep-alive sockets."""
     with suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
     with suppress(OSError):
         sock.close()
