@@ -52,4 +52,4 @@ def code_in_area(user, code: str | None) -> bool:
     prefix = area_prefix(user)
     if prefix is None:
         return True
-    return bool(code) and code.startswith(prefix)
+    return bool(code and code.startswith(prefix))

@@ -4,6 +4,7 @@ import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from axes.helpers import get_cool_off
 from django.conf import settings
@@ -13,7 +14,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import ApiToken, AuditAction, AuditEntry, User, hash_token
+from common.client_ip import client_ip
 from common.errors import AppError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # Refresh `last_used_at` at most this often: a write on every request would be waste.
 _LAST_USED_GRANULARITY = timedelta(minutes=5)
@@ -57,7 +62,7 @@ def token_issue(
     # Django's authenticate() swallows the axes backend's PermissionDenied and reports a
     # plain failure; axes marks the request instead.
     user = authenticate(request, username=username, password=password)
-    if getattr(request, "axes_locked_out", False):
+    if hasattr(request, "axes_locked_out") and request.axes_locked_out:
         # AxesMiddleware would replace the API's JSON error with the web lockout page.
         request.axes_locked_out = False
         raise _locked_out(request)
@@ -80,6 +85,13 @@ def token_revoke(*, raw: str) -> None:
     ApiToken.objects.filter(key_hash=hash_token(raw), revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+class _TokenColumns(TypedDict):
+    """The columns `_token_user_sql` selects besides the user's own."""
+
+    token_id: int
+    token_use_stale: bool
 
 
 @functools.cache
@@ -110,16 +122,11 @@ def user_for_token(raw: str) -> User | None:
     found = list(User.objects.raw(_token_user_sql(), params))
     if not found or not found[0].is_active:
         return None
-    user = found[0]
+    # raw() sets the extra columns on the User as attributes; the stubs know the fields only.
+    user = cast("WithAnnotations[User, _TokenColumns]", found[0])
     if user.token_use_stale:
         ApiToken.objects.filter(pk=user.token_id).update(last_used_at=now)
     return user
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def audit_record(

@@ -206,8 +206,6 @@ PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 50_000_000, minimum=1_000_000)
 # Anonymous residents' grievance photos: uploads per client address per hour (cache-counted).
 PHOTO_PUBLIC_UPLOADS_PER_HOUR = env_int("PHOTO_PUBLIC_UPLOADS_PER_HOUR", 30, minimum=1)
-# Called with the photo id (str) once a photo's derivatives and hash are saved (dotted paths).
-PHOTO_PROCESSED_HOOKS: list[str] = ["visits.services.photo_processed"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
@@ -280,22 +278,7 @@ LOGGING = {
 }
 
 # --- Scheduled jobs and notifications --------------------------------------------------------
-# `manage.py run_due_jobs` runs each of these `run(*, now)` functions (cron, every few minutes).
-DUE_JOBS: list[str] = [
-    "grievances.jobs.run",
-    "coverage.jobs.run",
-]
-# Called with `years=[...]` after an office loads (publishes) a calendar year.
-CALENDAR_LOADED_HOOKS: list[str] = [
-    "grievances.services.recompute_provisional_deadlines",
-]
 SMS_BACKEND = env_str("SMS_BACKEND", "notifications.sms.ConsoleSmsSender")
-# `manage.py seed_demo` calls each of these `seeder(*, context)` after it builds the demo
-# register (register/demo.py): the place where apps add their own demo rows.
-DEMO_SEEDERS: list[str] = [
-    "demo.visits.seed",  # 2026Q1-Q3 visits with photos and flags (skipped for big builds)
-    "demo.grievances.seed",  # ~60 cases in every state, through the real workflow
-]
 # Above this many households seed_demo adds no visits (the benchmarks' big builds add their own).
 DEMO_VISITS_MAX_HOUSEHOLDS = env_int("DEMO_VISITS_MAX_HOUSEHOLDS", 10_000, minimum=0)
 
@@ -331,6 +314,11 @@ PHASH_MAX_DISTANCE = env_int("PHASH_MAX_DISTANCE", 8, minimum=0)
 PHASH_LOOKBACK_DAYS = env_int("PHASH_LOOKBACK_DAYS", 366, minimum=1)
 # The low-income line when the year has no `register.IncomeThreshold` row (yuan per person).
 INCOME_THRESHOLD_DEFAULT = env_decimal("INCOME_THRESHOLD_DEFAULT", "7000")
+# Coverage counts per village are cached under a data stamp that moves with any visit, flag,
+# pairing or household; towns and up may be served this many seconds stale during a burst.
+COVERAGE_CACHE = env_bool("COVERAGE_CACHE", default=True)
+COVERAGE_CACHE_SECONDS = env_int("COVERAGE_CACHE_SECONDS", 600, minimum=1)
+COVERAGE_CACHE_FRESH_SECONDS = env_int("COVERAGE_CACHE_FRESH_SECONDS", 15, minimum=0)
 # Spot checks (art. 31): drawn on days 20-30 of a quarter's first month unless an admin lifts
 # the rule; a visit's weight in the draw is 1 + k x its flag count.
 SPOT_CHECK_ANY_DAY = env_bool("SPOT_CHECK_ANY_DAY", default=False)

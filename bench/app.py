@@ -82,10 +82,10 @@ def seed(env: dict) -> dict:
 
     from accounts.models import User
     from accounts.roles import Role
+    from common.quarters import quarters_for_visit
     from regions.models import Level, Region
     from register.models import Helper, HelperKind, Household, Pairing
     from visits.services import extension_grant
-    from visits.windows import quarters_for_visit
 
     def region(code, name, level, parent=None):
         return Region.objects.create(code=code, name=name, level=level, parent=parent)

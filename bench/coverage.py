@@ -67,8 +67,8 @@ def add_visits() -> None:
     """Four quarters of visits, each an INSERT ... SELECT over the pairings (idempotent)."""
     from django.db import connection
 
+    from common.quarters import Quarter
     from coverage.selectors import quarter_dates
-    from visits.windows import Quarter
 
     with connection.cursor() as cur:
         cur.execute("SELECT min(id) FROM accounts_user")
@@ -237,12 +237,12 @@ def run(args) -> int:
 
     print(f"load average: {os.getloadavg()[0]:.1f} (other work on the machine inflates figures)")
     levels = (("city", city), ("county", county), ("town", town), ("village", village))
-    print("\ndrill-down counted by the database, no cache (COVERAGE_CACHE=0)")
-    settings.COVERAGE_CACHE = 0
+    print("\ndrill-down counted by the database, no cache (COVERAGE_CACHE=false)")
+    settings.COVERAGE_CACHE = False
     for label, code in levels:
         p50, worst = timed(lambda c=code: get("/coverage", region=c), 2)
         print(f"  {label:8} {code}: p50 {p50:8.1f} ms  max {worst:8.1f} ms")
-    settings.COVERAGE_CACHE = 1
+    settings.COVERAGE_CACHE = True
     from django.core.cache import cache
 
     cache.clear()

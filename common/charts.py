@@ -43,7 +43,7 @@ def bar_chart(
         y = 5 + i * row
         share = 0.0 if maximum <= 0 else max(0.0, min(1.0, bar.value / maximum))
         colour = _colour(bar.value) if unit == "%" else "#3b6ea5"
-        label = escape(bar.label)
+        label: str = escape(bar.label)
         if bar.link:
             label = f'<a href="{escape(bar.link)}">{label}</a>'
         parts.append(

@@ -103,7 +103,9 @@ def to_wgs84(
     return lat, lon
 
 
-def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+def distance_m(
+    a: tuple[float | Decimal, float | Decimal], b: tuple[float | Decimal, float | Decimal]
+) -> float:
     """Geodesic distance in metres between two WGS-84 (lat, lon) points."""
     return geodesic(tuple(map(float, a)), tuple(map(float, b))).meters
 

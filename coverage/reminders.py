@@ -28,11 +28,12 @@ from django.db.models.functions import Cast, Substr
 
 from accounts.models import User
 from accounts.roles import Role
+from common.quarters import CLOSE_DAY, SHANGHAI, Quarter, Window, quarter_open_at, window_for
 from notifications.models import Notification
 from notifications.services import Message, notify_each
 from register.models import Helper, Household, Pairing, UnitPairing
 from visits.models import VillageVisit, Visit
-from visits.windows import CLOSE_DAY, SHANGHAI, Quarter, Window, quarter_open_at, window_for
+from visits.selectors import quarter_visits
 from workdays.calendar import Calendar
 
 # How long before the window closes the "closing soon" reminder starts (the 8th, 00:00).
@@ -93,18 +94,12 @@ def coverage_due(now: datetime) -> Quarter | None:
 # --- Who still has to visit (aggregates) ---------------------------------------------------
 
 
-def _quarter_visit(quarter: Quarter):
-    return Visit.objects.filter(household_id=OuterRef("household_id"), year=quarter.year).filter(
-        quarter=quarter.q
-    )
-
-
 def _missing_pairings(quarter: Quarter, day: date) -> QuerySet[Pairing]:
     """Pairings of active helpers held on `day` whose household has no visit in `quarter`."""
     return (
         Pairing.objects.held_on(day)
         .filter(helper__active=True)
-        .filter(~Exists(_quarter_visit(quarter)))
+        .filter(~Exists(quarter_visits(quarter, "household_id")))
         .order_by()
     )
 

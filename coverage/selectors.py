@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import astuple, dataclass, field
-from datetime import date, datetime
-from datetime import time as clock
+from datetime import date
+from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     Count,
     Exists,
@@ -40,37 +41,23 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce, Substr
-from django.utils import timezone
 
-from accounts.roles import OFFICE_ROLES, Role, reads_area
+from accounts.roles import reads_coverage
 from accounts.scoping import code_in_area, in_area
 from common import versions
 from common.errors import Forbidden, NotFound
+from common.quarters import Quarter
 from regions.models import CHILD_LEVEL, PREFIX_DIGITS, Level, Region
 from regions.selectors import region_path
 from register.models import Helper, Household, Pairing, UnitPairing, WeakVillage
 from visits.models import VillageVisit, Visit, VisitFlag
-from visits.windows import SHANGHAI, Quarter, last_opened_quarter
+from visits.selectors import quarter_visits
 
 _CODE_RE = re.compile(r"^\d{12}$")
 TREND_MAX = 12
 
 
 # --- Access -----------------------------------------------------------------------------------
-
-
-def may_read(user) -> bool:
-    """Offices, supervisors and admins read coverage; helpers, units, departments do not."""
-    return bool(user and user.is_authenticated and (reads_area(user) or user.is_superuser))
-
-
-def may_remind(user) -> bool:
-    """Offices (and admins) remind helpers; supervisors only read."""
-    return bool(
-        user
-        and user.is_authenticated
-        and (user.is_superuser or user.role in OFFICE_ROLES or user.role == Role.ADMIN)
-    )
 
 
 def _root_code() -> str | None:
@@ -85,7 +72,7 @@ def coverage_region(user, code: str | None) -> Region:
     Forbidden (403) for a role that does not read coverage; NotFound (404) for a code that is
     malformed, unknown or outside the user's area (the same answer for all three).
     """
-    if not may_read(user):
+    if not reads_coverage(user):
         raise Forbidden("您的角色无权查看走访覆盖率", code="forbidden")
     code = (code or "").strip() or user.region_id or _root_code()
     if not code or not _CODE_RE.match(code) or not code_in_area(user, code):
@@ -94,22 +81,6 @@ def coverage_region(user, code: str | None) -> Region:
     if region is None:
         raise NotFound("区划不存在", code="not_found")
     return region
-
-
-def default_quarter(today: date | None = None) -> Quarter:
-    """The quarter offices read by default: the latest whose window has opened, the same rule
-    as the supervision pages (`windows.last_opened_quarter`). From the 21st of a quarter's last
-    month that is the quarter being reported, whose coverage is filling up."""
-    if today is None:
-        return last_opened_quarter(timezone.now())
-    return last_opened_quarter(datetime.combine(today, clock(12), tzinfo=SHANGHAI))
-
-
-def parse_quarter(text: str | None) -> Quarter:
-    """'2026Q3' → Quarter; empty → `default_quarter()`. ValueError on bad text."""
-    if not text or not text.strip():
-        return default_quarter()
-    return Quarter.parse(text)
 
 
 def quarter_dates(quarter: Quarter) -> tuple[date, date]:
@@ -175,12 +146,6 @@ def _pairing_overlaps(quarter: Quarter, household_ref: str = "pk") -> QuerySet[P
     return Pairing.objects.overlapping(start, end).filter(household_id=OuterRef(household_ref))
 
 
-def _quarter_visits(quarter: Quarter, household_ref: str = "pk") -> QuerySet[Visit]:
-    return Visit.objects.filter(
-        household_id=OuterRef(household_ref), year=quarter.year, quarter=quarter.q
-    )
-
-
 def paired_households(user, quarter: Quarter, prefix: str) -> QuerySet[Household]:
     """Households under `prefix` with at least one pairing overlapping the quarter."""
     qs = Household.objects.filter(village__code__startswith=prefix).filter(
@@ -198,7 +163,7 @@ def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str
     # EXISTS, not `pk IN (subquery)`: PostgreSQL hashes an IN only when the ids fit in work_mem
     # and otherwise rescans the subquery for every household (minutes on a city); EXISTS lets
     # it choose between a hashed scan and an index probe per household.
-    visited = Q(Exists(_quarter_visits(quarter)))
+    visited = Q(Exists(quarter_visits(quarter)))
     households = (
         paired_households(user, quarter, prefix)
         .annotate(key=key)
@@ -256,6 +221,7 @@ def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str
         )
     )
     out: dict[str, dict[str, int]] = {}
+    row: Mapping[str, Any]  # one name for the rows of three queries, each with its own columns
     for row in households:
         out.setdefault(row["key"], {}).update(paired=row["paired"], visited=row["visited"])
     for row in flagged:
@@ -275,18 +241,12 @@ def grouped_counts(user, quarter: Quarter, prefix: str, digits: int) -> dict[str
 STALE_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWN})
 
 
-def _setting(name: str, default: int) -> int:
-    from django.conf import settings
-
-    return int(getattr(settings, name, default))
-
-
 def cache_enabled() -> bool:
-    return bool(_setting("COVERAGE_CACHE", 1))
+    return settings.COVERAGE_CACHE
 
 
 def cache_seconds() -> int:
-    return _setting("COVERAGE_CACHE_SECONDS", 600)
+    return settings.COVERAGE_CACHE_SECONDS
 
 
 def data_stamp(quarter: Quarter) -> str:
@@ -339,7 +299,7 @@ def village_counts(user, quarter: Quarter, region: Region) -> tuple[dict[str, Co
     now = time.time()
     if entry is not None:
         fresh = entry["stamp"] == stamp
-        young = now - entry["at"] < _setting("COVERAGE_CACHE_FRESH_SECONDS", 15)
+        young = now - entry["at"] < settings.COVERAGE_CACHE_FRESH_SECONDS
         if fresh or (young and Level(region.level) in STALE_LEVELS):
             return {k: Counts(*v) for k, v in entry["counts"].items()}, not fresh
     counts = grouped_counts(user, quarter, region.prefix, digits)
@@ -402,7 +362,7 @@ def household_status(user, quarter: Quarter, prefix: str) -> QuerySet[Household]
     the latest pairing overlapping the quarter. One query (correlated subqueries), ordered by
     village and household number.
     """
-    visits = _quarter_visits(quarter)
+    visits = quarter_visits(quarter)
     latest = visits.order_by("-visited_at", "-created_at")
     flags = (
         VisitFlag.objects.filter(
@@ -434,7 +394,7 @@ def household_status(user, quarter: Quarter, prefix: str) -> QuerySet[Household]
 def _responsible_helper(quarter: Quarter) -> Coalesce:
     """The helper paired on the date of the household's latest visit for the quarter (the
     pairing the visit belongs to), else the helper of its latest pairing in the quarter."""
-    latest = _quarter_visits(quarter).order_by("-visited_at", "-created_at")
+    latest = quarter_visits(quarter).order_by("-visited_at", "-created_at")
     current = _pairing_overlaps(quarter).order_by("-start_date", "-pk")
     return Coalesce(
         Subquery(latest.values("pairing__helper_id")[:1]),
@@ -469,13 +429,13 @@ def helper_counts(
 ) -> list[HelperRow]:
     """Per responsible helper: households and visited households (GROUP BY in the database).
     `helpers`: the helpers already read by the caller (`helpers_by_id`), else read here."""
-    rows = (
+    rows: Collection[Mapping[str, Any]] = (
         paired_households(user, quarter, prefix)
         .annotate(responsible_helper_id=_responsible_helper(quarter))
         .order_by()
         .values("responsible_helper_id")
         .annotate(
-            paired=Count("pk"), visited=Count("pk", filter=Q(Exists(_quarter_visits(quarter))))
+            paired=Count("pk"), visited=Count("pk", filter=Q(Exists(quarter_visits(quarter))))
         )
     )
     rows = list(rows)
@@ -513,7 +473,7 @@ def pending_pairings(user, quarter: Quarter, region: Region) -> QuerySet[Pairing
         # The same rows as a range, which the plain village index serves in order, so the page
         # is read village by village and stops after a page (LIKE could only filter it).
         .filter(household__village__code__gte=low, household__village__code__lt=high)
-        .filter(~Exists(later), ~Exists(_quarter_visits(quarter, "household_id")))
+        .filter(~Exists(later), ~Exists(quarter_visits(quarter, "household_id")))
         .select_related("helper", "helper__unit", "household", "household__village")
     )
     return in_area(qs, user).order_by("household__village_id", "household__number", "pk")

@@ -4,12 +4,16 @@ complainant's name or phone, for any reader."""
 from collections.abc import Iterable
 from io import BytesIO
 
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from openpyxl import Workbook
 
+from accounts.models import AuditAction
+from accounts.services import audit_record
 from common import xlsx
+from common.quarters import Quarter
 from grievances.models import Grievance
-from grievances.selectors import Quarter
 
 STATS_HEADER = [
     "承办部门",
@@ -87,3 +91,16 @@ def queue_xlsx(cases: Iterable[Grievance]) -> bytes:
             )
         )
     return _save(workbook)
+
+
+def export_response(request: HttpRequest, content: bytes, name: str) -> HttpResponseBase:
+    """Record who exported what (the audit trail), then send the workbook."""
+    audit_record(
+        actor=request.user,
+        action=AuditAction.EXPORT,
+        target_type="grievance_export",
+        target_id=name,
+        region_code=getattr(request.user, "region_id", None) or "",
+        request=request,
+    )
+    return xlsx.xlsx_response(content, name=name)

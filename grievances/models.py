@@ -330,7 +330,11 @@ class GrievancePhoto(models.Model):
     """A photo the resident attached (uploaded anonymously through media's public intake)."""
 
     grievance = models.ForeignKey(Grievance, on_delete=models.CASCADE, related_name="photos")
-    photo = models.OneToOneField("media.Photo", on_delete=models.PROTECT, related_name="+")
+    # The reverse name lets media's area rule find a department's case photos without
+    # importing grievances (media sits below it).
+    photo = models.OneToOneField(
+        "media.Photo", on_delete=models.PROTECT, related_name="grievance_use"
+    )
 
     class Meta:
         verbose_name = "诉求照片"

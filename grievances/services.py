@@ -194,7 +194,7 @@ def grievance_track(*, code: str, key: str) -> Grievance:
         if normal_code
         else None
     )
-    if not codes.key_matches(case.key_hash if case else None, normal_key or ""):
+    if not codes.key_matches(case.key_hash if case else None, normal_key or "") or case is None:
         raise NotFound(TRACK_NOT_FOUND, code="not_found")
     return case
 

@@ -13,13 +13,14 @@ same case at once, the second finds it already assigned); a role the rule does n
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.roles import Role, is_office
 from accounts.scoping import code_in_area
 from common.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable
@@ -182,7 +183,7 @@ def _assign(ctx: Context) -> None:
     assignment = GrievanceAssignment.objects.create(
         grievance=case,
         department=unit,
-        assigned_by=ctx.user if getattr(ctx.user, "is_authenticated", False) else None,
+        assigned_by=ctx.user if isinstance(ctx.user, User) else None,
         received_at=ctx.now,
         reply_due=due.reply.day,
         reply_due_provisional=due.reply.provisional,
@@ -319,6 +320,7 @@ def _press(ctx: Context) -> None:
 def _mark_overdue(ctx: Context) -> None:
     case = ctx.case
     case.overdue, case.overdue_since = True, ctx.now
+    assert case.next_due is not None  # _newly_overdue let only a past due day through
     ctx.data.update(due_kind=case.next_due_kind, due=case.next_due.isoformat())
     label = DueKind(case.next_due_kind).label if case.next_due_kind else "期限"
     notify(
@@ -561,6 +563,7 @@ def transition(
 def refresh_next_due(case: Grievance) -> None:
     """Keep the pending deadline in step with the state; a new deadline is warned and
     escalated afresh."""
+    due: date | None
     if case.state == State.SUBMITTED:
         due, kind = case.accept_due, DueKind.ACCEPT.value
     elif case.state == State.ASSIGNED:
@@ -605,5 +608,7 @@ def area_group(region_code: str) -> str:
 def broadcast(case: Grievance, action: str, previous_department: int | None = None) -> None:
     event = {"type": "grievance.changed", "grievance": live_payload(case, action)}
     groups = [area_group(code) for code in selectors.area_codes(case.region_id)]
-    groups += [department_group(u) for u in {case.department_id, previous_department} - {None}]
+    groups += [
+        department_group(u) for u in {case.department_id, previous_department} if u is not None
+    ]
     send_on_commit(groups, event)

@@ -4,12 +4,14 @@ Exactly once per (recipient, dedupe_key), also when two job runners race: the un
 constraint decides, and only the run that inserted the row pushes and texts, after commit.
 """
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from common.live import group_name, send_each
@@ -98,7 +100,7 @@ def notify_each(
         for note in new:
             phone = getattr(firsts[note.recipient_id].recipient, "phone", "")
             if phone:
-                transaction.on_commit(lambda n=note, p=phone: _send_sms(n.pk, p, n.title))
+                transaction.on_commit(functools.partial(_send_sms, note.pk, phone, note.title))
     return len(new)
 
 
@@ -115,12 +117,15 @@ def _insert_new(notes: list[Notification]) -> list[Notification]:
     if not notes:
         return []
     meta = Notification._meta
-    fields = [meta.get_field(name) for name in _COLUMNS]
+    # _COLUMNS and the pk are concrete fields, each a Field with a column: the stubs also allow
+    # a reverse relation (from get_field) and a field without a column.
+    fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in _COLUMNS]
+    columns = [cast(str, f.column) for f in fields]
     quote = connection.ops.quote_name
-    pk, recipient, key = meta.pk.column, fields[0].column, fields[6].column
+    pk, recipient, key = cast(str, meta.pk.column), columns[0], columns[6]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES {', '.join([row] * len(notes))} "
         f"ON CONFLICT ({quote(recipient)}, {quote(key)}) DO NOTHING "
         f"RETURNING {quote(pk)}, {quote(recipient)}"

@@ -25,6 +25,8 @@ def household_list(*, user: User) -> QuerySet[Household]:
 def helper_list(*, user: User) -> QuerySet[Helper]:
     qs = Helper.objects.select_related("unit", "region")
     if user.role == Role.HELPER:
+        if user.helper_id is None:
+            return qs.none()
         return in_area(qs.filter(pk=user.helper_id), user)
     if not (reads_area(user) or user.is_superuser):
         return qs.none()
@@ -34,6 +36,8 @@ def helper_list(*, user: User) -> QuerySet[Helper]:
 def pairing_list(*, user: User, held_on: date | None = None) -> QuerySet[Pairing]:
     qs = Pairing.objects.select_related("helper", "household", "household__village")
     if user.role == Role.HELPER:
+        if user.helper_id is None:
+            return qs.none()
         qs = qs.filter(helper_id=user.helper_id)
     elif not (reads_area(user) or user.is_superuser):
         return qs.none()
@@ -53,6 +57,8 @@ def weak_village_list(*, user: User) -> QuerySet[WeakVillage]:
 def unit_pairing_list(*, user: User) -> QuerySet[UnitPairing]:
     qs = UnitPairing.objects.select_related("unit", "weak_village__village")
     if user.role == Role.UNIT:
+        if user.unit_id is None:
+            return qs.none()
         qs = qs.filter(unit_id=user.unit_id)
     return in_area(qs, user)
 

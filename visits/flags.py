@@ -10,12 +10,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
+from uuid import UUID
 
 from django.conf import settings
 from django.db.models import Min, Q, Subquery
 from django.utils import timezone
 
 from common.geo import distance_m
+from common.quarters import Quarter, Window
 from media.models import Photo
 from visits.models import (
     INCOME_CATEGORIES,
@@ -26,7 +29,6 @@ from visits.models import (
     VisitPhoto,
     WindowExtension,
 )
-from visits.windows import Quarter, Window
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +58,11 @@ class PhotoPosition:
     source: str  # "exif" or "device"
     accuracy_m: Decimal | None = None
 
-    def as_detail(self) -> dict:
-        detail = {"position": [str(self.lat), str(self.lon)], "position_source": self.source}
+    def as_detail(self) -> dict[str, object]:
+        detail: dict[str, object] = {
+            "position": [str(self.lat), str(self.lon)],
+            "position_source": self.source,
+        }
         if self.accuracy_m is not None:
             detail["accuracy_m"] = float(self.accuracy_m)
         return detail
@@ -281,7 +286,7 @@ def near_duplicates(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
         return []
     limit = settings.PHASH_MAX_DISTANCE
     lookback = timedelta(days=settings.PHASH_LOOKBACK_DAYS)
-    candidates = (
+    candidates: Iterable[tuple[UUID, UUID, str | None, str]] = (
         VisitPhoto.objects.filter(visit__isnull=False, photo__phash__isnull=False)
         .filter(
             visit__visited_at__gte=visit.visited_at - lookback,
@@ -303,7 +308,8 @@ def near_duplicates(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
         for other_visit, other_photo, other_hash, other_sha in candidates:
             if other_sha == photo.sha256:
                 continue  # the same bytes: `same_photo_elsewhere` says so already
-            distance = min(hamming(h, other_hash) for h in ours)
+            # photo__phash__isnull=False above: never None here, which values_list()'s types miss
+            distance = min(hamming(h, cast(str, other_hash)) for h in ours)
             if distance <= limit and (best is None or distance < best[0]):
                 best = (distance, other_visit, other_photo)
         if best is not None:

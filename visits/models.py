@@ -109,30 +109,16 @@ class _Position(models.Model):
         abstract = True
 
 
-class Visit(_Position):
-    """A helper's visit to a paired household (走访)."""
+class VisitBase(_Position):
+    """What a household visit and a weak-village visit share: the client's key, the village
+    (scoping and coverage need no join), who sent it, the quarter it counts for, when it
+    happened, the notes, the extension that allowed it, and the request's content hash."""
 
     AREA_PATH = "village"
 
     id = models.UUIDField("编号", primary_key=True, editable=False)
-    household = models.ForeignKey(
-        "register.Household",
-        verbose_name="低收入户",
-        on_delete=models.PROTECT,
-        related_name="visits",
-    )
-    # The household's village when visited: scoping and coverage need no join.
     village = models.ForeignKey(
         "regions.Region", verbose_name="村(居)", on_delete=models.PROTECT, related_name="+"
-    )
-    helper = models.ForeignKey(
-        "register.Helper",
-        verbose_name="帮扶责任人",
-        on_delete=models.PROTECT,
-        related_name="visits",
-    )
-    pairing = models.ForeignKey(
-        "register.Pairing", verbose_name="结对关系", on_delete=models.PROTECT, related_name="visits"
     )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="提交人", on_delete=models.PROTECT, related_name="+"
@@ -140,11 +126,6 @@ class Visit(_Position):
     year = models.PositiveSmallIntegerField("年度")
     quarter = models.PositiveSmallIntegerField("季度")
     visited_at = models.DateTimeField("走访时间")
-    wages = models.DecimalField("工资性收入", **_money, validators=_non_negative)
-    operating = models.DecimalField("经营性收入", **_money, validators=_signed)
-    property = models.DecimalField("财产性收入", **_money, validators=_non_negative)
-    transfers = models.DecimalField("转移性收入", **_money, validators=_non_negative)
-    passbook_checked = models.BooleanField("已核对一折通")
     notes = models.TextField("备注", blank=True, max_length=2000)
     extension = models.ForeignKey(
         WindowExtension,
@@ -156,6 +137,34 @@ class Visit(_Position):
     )
     content_hash = models.CharField("请求内容哈希", max_length=64)
     created_at = models.DateTimeField("提交时间", default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class Visit(VisitBase):
+    """A helper's visit to a paired household (走访)."""
+
+    household = models.ForeignKey(
+        "register.Household",
+        verbose_name="低收入户",
+        on_delete=models.PROTECT,
+        related_name="visits",
+    )
+    helper = models.ForeignKey(
+        "register.Helper",
+        verbose_name="帮扶责任人",
+        on_delete=models.PROTECT,
+        related_name="visits",
+    )
+    pairing = models.ForeignKey(
+        "register.Pairing", verbose_name="结对关系", on_delete=models.PROTECT, related_name="visits"
+    )
+    wages = models.DecimalField("工资性收入", **_money, validators=_non_negative)
+    operating = models.DecimalField("经营性收入", **_money, validators=_signed)
+    property = models.DecimalField("财产性收入", **_money, validators=_non_negative)
+    transfers = models.DecimalField("转移性收入", **_money, validators=_non_negative)
+    passbook_checked = models.BooleanField("已核对一折通")
 
     class Meta:
         verbose_name = "走访"
@@ -178,20 +187,14 @@ class Visit(_Position):
         return f"{self.household_id} {self.year}Q{self.quarter} {self.id}"
 
 
-class VillageVisit(_Position):
+class VillageVisit(VisitBase):
     """A pairing unit's visit to its weak village, with the village's collective income."""
 
-    AREA_PATH = "village"
-
-    id = models.UUIDField("编号", primary_key=True, editable=False)
     weak_village = models.ForeignKey(
         "register.WeakVillage",
         verbose_name="经济薄弱村",
         on_delete=models.PROTECT,
         related_name="visits",
-    )
-    village = models.ForeignKey(
-        "regions.Region", verbose_name="村(居)", on_delete=models.PROTECT, related_name="+"
     )
     unit = models.ForeignKey(
         "register.Unit", verbose_name="帮扶单位", on_delete=models.PROTECT, related_name="+"
@@ -199,12 +202,6 @@ class VillageVisit(_Position):
     unit_pairing = models.ForeignKey(
         "register.UnitPairing", verbose_name="挂钩关系", on_delete=models.PROTECT, related_name="+"
     )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="提交人", on_delete=models.PROTECT, related_name="+"
-    )
-    year = models.PositiveSmallIntegerField("年度")
-    quarter = models.PositiveSmallIntegerField("季度")
-    visited_at = models.DateTimeField("走访时间")
     collective_income = models.DecimalField(
         "村集体收入(本季度)",
         max_digits=14,
@@ -214,17 +211,6 @@ class VillageVisit(_Position):
             MaxValueValidator(VILLAGE_INCOME_MAX),
         ],
     )
-    notes = models.TextField("备注", blank=True, max_length=2000)
-    extension = models.ForeignKey(
-        WindowExtension,
-        verbose_name="所用延期",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    content_hash = models.CharField("请求内容哈希", max_length=64)
-    created_at = models.DateTimeField("提交时间", default=timezone.now)
 
     class Meta:
         verbose_name = "薄弱村走访"

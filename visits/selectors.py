@@ -7,6 +7,7 @@ fixed number of queries whatever its length.
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db.models import (
@@ -28,6 +29,7 @@ from django.db.models.functions import Cast, Coalesce
 from accounts.models import User
 from accounts.roles import Role, reads_area
 from accounts.scoping import in_area
+from common.quarters import Quarter
 from register.models import (
     Household,
     HouseholdStatus,
@@ -44,7 +46,9 @@ from visits.models import (
     VisitPhoto,
     WindowExtension,
 )
-from visits.windows import Quarter
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 _money = DecimalField(max_digits=14, decimal_places=2)
 
@@ -86,8 +90,12 @@ def village_visit_list(*, user: User) -> QuerySet[VillageVisit]:
     return in_area(qs, user).order_by("-visited_at", "id")
 
 
-def _quarter_visits(quarter: Quarter):
-    return Visit.objects.filter(household_id=OuterRef("pk"), year=quarter.year, quarter=quarter.q)
+def quarter_visits(quarter: Quarter, household_ref: str = "pk") -> QuerySet[Visit]:
+    """The visits of `quarter` to the household named by the outer query's `household_ref`:
+    the subquery every "visited this quarter?" count and status is built on."""
+    return Visit.objects.filter(
+        household_id=OuterRef(household_ref), year=quarter.year, quarter=quarter.q
+    )
 
 
 def my_households(*, user: User, quarter: Quarter, day: date) -> QuerySet[Household]:
@@ -97,9 +105,9 @@ def my_households(*, user: User, quarter: Quarter, day: date) -> QuerySet[Househ
     query a page)."""
     if user.role != Role.HELPER or user.helper_id is None:
         return Household.objects.none()
-    quarter_visits = _quarter_visits(quarter)
+    this_quarter = quarter_visits(quarter)
     count_visits = (
-        quarter_visits.order_by().values("household_id").annotate(n=Count("pk")).values("n")
+        this_quarter.order_by().values("household_id").annotate(n=Count("pk")).values("n")
     )
     count_flags = (
         VisitFlag.objects.filter(
@@ -224,7 +232,17 @@ def last_four(quarter: Quarter) -> list[Quarter]:
     return [quarter.shift(-n) for n in range(3, -1, -1)]
 
 
-def with_annual_income(qs: QuerySet[Household], *, quarter: Quarter) -> QuerySet[Household]:
+class AnnualIncome(TypedDict):
+    """What `with_annual_income` annotates a household with."""
+
+    annual_income: Decimal
+    quarters_reported: int
+    income_per_person: Decimal
+
+
+def with_annual_income(
+    qs: QuerySet[Household], *, quarter: Quarter
+) -> "QuerySet[WithAnnotations[Household, AnnualIncome]]":
     """Annotate each household with its income over the four quarters ending at `quarter`
     (current records only), how many of them were reported, and that sum per member; all
     computed by the database."""
@@ -236,12 +254,12 @@ def with_annual_income(qs: QuerySet[Household], *, quarter: Quarter) -> QuerySet
         records.order_by()
         .values("household_id")
         .annotate(
-            total=Sum(F("wages") + F("operating") + F("property") + F("transfers")),
+            sum_total=Sum(F("wages") + F("operating") + F("property") + F("transfers")),
             n=Count("pk"),
         )
     )
     annual = Coalesce(
-        Subquery(summed.values("total"), output_field=_money),
+        Subquery(summed.values("sum_total"), output_field=_money),
         Value(Decimal("0")),
         output_field=_money,
     )

@@ -6,12 +6,15 @@ under the same key is a conflict. Checks run before anything is written; flags n
 Live coverage updates go out after commit.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import logging
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -24,6 +27,7 @@ from accounts.scoping import code_in_area
 from common.errors import AppError, Conflict, Forbidden, Unprocessable
 from common.geo import as_decimal, to_wgs84
 from common.live import group_name, send_on_commit
+from common.quarters import SHANGHAI, Quarter
 from common.versions import VISITS, bump_on_commit
 from media.models import VISIT_KINDS, Photo, PhotoKind
 from media.services import photos_set_region
@@ -36,18 +40,12 @@ from visits.models import (
     QuarterIncome,
     VillageVisit,
     Visit,
+    VisitBase,
     VisitPhoto,
     WindowExtension,
 )
 from visits.tasks import check_visit
-from visits.windows import (
-    SHANGHAI,
-    Decision,
-    Extensions,
-    Quarter,
-    entry_allowed,
-    quarters_for_visit,
-)
+from visits.windows import Decision, entry_decision
 
 logger = logging.getLogger(__name__)
 
@@ -140,17 +138,17 @@ def _replay(model, *, user: User, pk: uuid.UUID, digest: str):
     return existing
 
 
-def _submit_once(model, create, *, user: User, data, now: datetime):
-    """Run `create` once per client key. No look-up of the key first: `create` replays a visit
-    already made under it after taking its row lock (so a retry is answered there, even after
-    the window closed), and a race lost at the insert is replayed or refused here."""
+def _submit_once(kind: _VisitKind, *, user: User, data, now: datetime):
+    """Create the visit once per client key. No look-up of the key first: the creation replays
+    a visit already made under it after taking its row lock (so a retry is answered there, even
+    after the window closed), and a race lost at the insert is replayed or refused here."""
     digest = content_hash(data)
     _check_time(data.visited_at, now)
     try:
-        return create(user=user, data=data, digest=digest, now=now)
+        return _visit_create(kind, user=user, data=data, digest=digest, now=now)
     except IntegrityError:
         # A racing request won: either the same key (replay it) or the same photo (refuse).
-        existing = _replay(model, user=user, pk=data.id, digest=digest)
+        existing = _replay(kind.model, user=user, pk=data.id, digest=digest)
         if existing is not None:
             return existing, False
         raise Conflict("照片已用于其他走访,请重新拍摄", code="photo_used") from None
@@ -163,22 +161,9 @@ def _check_time(visited_at: datetime, now: datetime) -> None:
         raise Unprocessable("走访时间不能晚于当前时间", code="visited_in_future")
 
 
-def _window_decision(actor, visited_at: datetime, now: datetime, place: str) -> Decision:
-    """The quarter the visit counts for, allowed both at the visit's time and now."""
-    quarters = quarters_for_visit(visited_at)
-    # One read for every decision here.
-    extensions = Extensions(actor, quarters, since=min(visited_at, now), place=place)
-    decisions = [
-        entry_allowed(actor, q, visited_at, place=place, extensions=extensions) for q in quarters
-    ]
-    decision = next((d for d in decisions if d.allowed), decisions[0])
-    if decision.allowed:
-        decision_now = entry_allowed(
-            actor, decision.window.quarter, now, place=place, extensions=extensions
-        )
-        # Refused now, or allowed now only by an extension: the later decision is the one.
-        if not decision_now.allowed or (decision.extension is None and decision_now.extension):
-            decision = decision_now
+def _entry_or_refuse(actor, visited_at: datetime, now: datetime, place: str) -> Decision:
+    """The window decision for this visit (`windows.entry_decision`); refused: a 422."""
+    decision = entry_decision(actor, now=now, visited_at=visited_at, place=place)
     if not decision.allowed:
         window = decision.window
         raise Unprocessable(
@@ -273,13 +258,179 @@ def _send_coverage(event: dict, village_code: str) -> None:
     bump_on_commit(VISITS)
 
 
-def _flags_raised(count: int) -> int:
-    if count:
-        bump_on_commit(VISITS)
-    return count
+# --- Creating a visit: one path for households and weak villages -----------------------------
 
 
-# --- Household visits ---------------------------------------------------------------------------
+@dataclass
+class _Subject:
+    """What a visit is about, found (and its row locked) for one submission: the actor whose
+    window is decided, the village it happened in, and the fields only this kind has."""
+
+    actor: Helper | Unit
+    village_code: str
+    fields: dict
+
+
+@transaction.atomic
+def _visit_create(
+    kind: _VisitKind, *, user: User, data, digest: str, now: datetime
+) -> tuple[VisitBase, bool]:
+    """Lock what the visit is about, replay a visit already made under this key, check the
+    pairing, the window and the photos, insert the visit and its photos, then let the kind
+    add what follows (income, flags, checks), and announce it to the coverage pages."""
+    subject_row = kind.lock(data)
+    existing = _replay(kind.model, user=user, pk=data.id, digest=digest)
+    if existing is not None:
+        return existing, False
+    day = data.visited_at.astimezone(SHANGHAI).date()
+    subject = kind.paired(user=user, row=subject_row, data=data, day=day)
+    decision = _entry_or_refuse(subject.actor, data.visited_at, now, subject.village_code)
+    quarter = decision.window.quarter
+    photos = _photos_for(user=user, ids=data.photo_ids, kinds=kind.photo_kinds)
+    visit = kind.model(
+        id=data.id,
+        village_id=subject.village_code,
+        submitted_by=user,
+        year=quarter.year,
+        quarter=quarter.q,
+        visited_at=data.visited_at,
+        **_position_fields(data.position),
+        notes=data.notes.strip(),
+        extension=decision.extension,
+        content_hash=digest,
+        created_at=now,
+        **subject.fields,
+    )
+    _validated(visit)
+    visit.save(force_insert=True)
+    VisitPhoto.objects.bulk_create(
+        [VisitPhoto(photo=p, kind=p.kind, **{kind.photo_link: visit}) for p in photos]
+    )
+    # Whoever may read the visited household or village may now read its photos.
+    photos_set_region(photos, subject.village_code)
+    event = kind.after_insert(visit=visit, photos=photos, decision=decision, now=now)
+    event.update(
+        id=str(visit.pk),
+        village=subject.village_code,
+        quarter=str(quarter),
+        visited_at=visit.visited_at.isoformat(),
+    )
+    _send_coverage({"type": kind.event_type, "visit": event}, subject.village_code)
+    return visit, True
+
+
+class _VisitKind(ABC):
+    """What differs between a household visit and a weak-village visit."""
+
+    model: type[VisitBase]
+    photo_kinds: tuple[str, ...]
+    photo_link: str  # VisitPhoto's foreign key to this kind of visit
+    event_type: str  # the coverage pages' live event
+
+    @abstractmethod
+    def lock(self, data):
+        """The row the visit is about, locked for this submission (None: no such row)."""
+
+    @abstractmethod
+    def paired(self, *, user: User, row, data, day: date) -> _Subject:
+        """The actor and fields when `user` was paired with `row` on `day`; else a 422."""
+
+    @abstractmethod
+    def after_insert(self, *, visit, photos: list[Photo], decision: Decision, now) -> dict:
+        """What follows the insert, in the same transaction; the live event's own fields."""
+
+
+class _HouseholdVisit(_VisitKind):
+    model = Visit
+    photo_kinds = VISIT_KINDS
+    photo_link = "visit"
+    event_type = "coverage.visit"
+
+    def lock(self, data: VisitInput) -> Household | None:
+        # Visits of one household are serialized on its row: a retry waiting here sees the
+        # visit its twin committed, and income records of a quarter are replaced one at a time.
+        # Of the household alone: FOR UPDATE with the join would lock the village's row too,
+        # and serialize every submission of the village (bench/visits.py: 50 ms a visit).
+        return (
+            Household.objects.select_for_update(of=("self",))
+            .select_related("village")
+            .filter(pk=data.household_id)
+            .first()
+        )
+
+    def paired(self, *, user: User, row: Household | None, data: VisitInput, day) -> _Subject:
+        helper = user.helper
+        assert helper is not None  # visit_submit let only a user with a helper through
+        pairing = pairing_on(household_id=data.household_id, day=day) if row else None
+        if row is None or pairing is None or pairing.helper_id != helper.pk:
+            # Unknown, out of area and paired with someone else all read the same.
+            raise Unprocessable(
+                f"您在{day:%Y-%m-%d}未与该户结对,不能提交走访",
+                code="not_paired",
+                detail={"household_id": data.household_id, "date": day.isoformat()},
+            )
+        fields = {
+            "household": row,
+            "helper": helper,
+            "pairing": pairing,
+            "passbook_checked": data.passbook_checked,
+            **{k: getattr(data.income, k) for k in INCOME_CATEGORIES},
+        }
+        return _Subject(actor=helper, village_code=row.village_id, fields=fields)
+
+    def after_insert(self, *, visit: Visit, photos, decision: Decision, now) -> dict:
+        _income_record(visit=visit, now=now)
+        flags = flag_checks.flags_at_submit(visit, photos, decision.window, decision.extension)
+        flag_checks.raise_flags(flags)
+        # Queued inside the transaction: the database backend's task row commits with the
+        # visit (or not at all), so no committed visit misses its checks.
+        check_visit.enqueue(str(visit.pk))
+        return {
+            "household_id": visit.household_id,
+            "helper_id": visit.helper_id,
+            "flags": len({(f.kind, f.photo_id) for f in flags}),
+        }
+
+
+class _WeakVillageVisit(_VisitKind):
+    model = VillageVisit
+    photo_kinds = VILLAGE_VISIT_KINDS
+    photo_link = "village_visit"
+    event_type = "coverage.village_visit"
+
+    def lock(self, data: VillageVisitInput) -> WeakVillage | None:
+        return WeakVillage.objects.select_for_update().filter(pk=data.village).first()
+
+    def paired(
+        self, *, user: User, row: WeakVillage | None, data: VillageVisitInput, day
+    ) -> _Subject:
+        unit = user.unit
+        assert unit is not None  # village_visit_submit let only a user with a unit through
+        pairing = (
+            UnitPairing.objects.filter(weak_village_id=data.village).held_on(day).first()
+            if row
+            else None
+        )
+        if row is None or pairing is None or pairing.unit_id != unit.pk:
+            raise Unprocessable(
+                f"贵单位在{day:%Y-%m-%d}未挂钩该村,不能提交走访",
+                code="not_paired",
+                detail={"village": data.village, "date": day.isoformat()},
+            )
+        fields = {
+            "weak_village": row,
+            "unit": unit,
+            "unit_pairing": pairing,
+            "collective_income": data.collective_income,
+        }
+        return _Subject(actor=unit, village_code=data.village, fields=fields)
+
+    def after_insert(self, *, visit: VillageVisit, photos, decision: Decision, now) -> dict:
+        return {"unit_id": visit.unit_id}
+
+
+HOUSEHOLD = _HouseholdVisit()
+WEAK_VILLAGE = _WeakVillageVisit()
 
 
 def visit_submit(
@@ -289,85 +440,16 @@ def visit_submit(
     visit with created=False; the same key with other content is a Conflict."""
     if user.role != Role.HELPER or user.helper_id is None:
         raise Forbidden("只有帮扶责任人可以提交走访", code="not_helper")
-    return _submit_once(Visit, _visit_create, user=user, data=data, now=now or timezone.now())
+    return _submit_once(HOUSEHOLD, user=user, data=data, now=now or timezone.now())
 
 
-@transaction.atomic
-def _visit_create(
-    *, user: User, data: VisitInput, digest: str, now: datetime
-) -> tuple[Visit, bool]:
-    helper: Helper = user.helper
-    # Visits of one household are serialized on its row: a retry waiting here sees the visit
-    # its twin committed, and income records of a quarter are replaced one at a time.
-    household = (
-        # Of the household alone: FOR UPDATE with the join would lock the village's row too,
-        # and serialize every submission of the village (bench/visits.py: 50 ms a visit).
-        Household.objects.select_for_update(of=("self",))
-        .select_related("village")
-        .filter(pk=data.household_id)
-        .first()
-    )
-    existing = _replay(Visit, user=user, pk=data.id, digest=digest)
-    if existing is not None:
-        return existing, False
-    day = data.visited_at.astimezone(SHANGHAI).date()
-    pairing = pairing_on(household_id=data.household_id, day=day) if household else None
-    if pairing is None or pairing.helper_id != helper.pk:
-        # Unknown, out of area and paired with someone else all read the same.
-        raise Unprocessable(
-            f"您在{day:%Y-%m-%d}未与该户结对,不能提交走访",
-            code="not_paired",
-            detail={"household_id": data.household_id, "date": day.isoformat()},
-        )
-    decision = _window_decision(helper, data.visited_at, now, household.village_id)
-    quarter = decision.window.quarter
-    photos = _photos_for(user=user, ids=data.photo_ids, kinds=VISIT_KINDS)
-    position = _position_fields(data.position)
-    visit = Visit(
-        id=data.id,
-        household=household,
-        village_id=household.village_id,
-        helper=helper,
-        pairing=pairing,
-        submitted_by=user,
-        year=quarter.year,
-        quarter=quarter.q,
-        visited_at=data.visited_at,
-        **position,
-        passbook_checked=data.passbook_checked,
-        notes=data.notes.strip(),
-        extension=decision.extension,
-        content_hash=digest,
-        created_at=now,
-        **{k: getattr(data.income, k) for k in INCOME_CATEGORIES},
-    )
-    _validated(visit)
-    visit.save(force_insert=True)
-    VisitPhoto.objects.bulk_create([VisitPhoto(photo=p, visit=visit, kind=p.kind) for p in photos])
-    # Whoever may read the visited household or village may now read its photos.
-    photos_set_region(photos, household.village_id)
-    _income_record(visit=visit, now=now)
-    flags = flag_checks.flags_at_submit(visit, photos, decision.window, decision.extension)
-    flag_checks.raise_flags(flags)
-    # Queued inside the transaction: the database backend's task row commits with the visit
-    # (or not at all), so no committed visit misses its checks.
-    check_visit.enqueue(str(visit.pk))
-    _send_coverage(
-        {
-            "type": "coverage.visit",
-            "visit": {
-                "id": str(visit.pk),
-                "household_id": household.pk,
-                "village": household.village_id,
-                "helper_id": helper.pk,
-                "quarter": str(quarter),
-                "visited_at": visit.visited_at.isoformat(),
-                "flags": len({(f.kind, f.photo_id) for f in flags}),
-            },
-        },
-        household.village_id,
-    )
-    return visit, True
+def village_visit_submit(
+    *, user: User, data: VillageVisitInput, now: datetime | None = None
+) -> tuple[VillageVisit, bool]:
+    """Accept a pairing unit's visit to its weak village; same window and rules as households."""
+    if user.role != Role.UNIT or user.unit_id is None:
+        raise Forbidden("只有帮扶单位可以提交薄弱村走访", code="not_unit")
+    return _submit_once(WEAK_VILLAGE, user=user, data=data, now=now or timezone.now())
 
 
 def _income_record(*, visit: Visit, now: datetime) -> QuarterIncome:
@@ -394,84 +476,6 @@ def _income_record(*, visit: Visit, now: datetime) -> QuarterIncome:
     )
 
 
-# --- Weak-village visits ------------------------------------------------------------------------
-
-
-def village_visit_submit(
-    *, user: User, data: VillageVisitInput, now: datetime | None = None
-) -> tuple[VillageVisit, bool]:
-    """Accept a pairing unit's visit to its weak village; same window and rules as households."""
-    if user.role != Role.UNIT or user.unit_id is None:
-        raise Forbidden("只有帮扶单位可以提交薄弱村走访", code="not_unit")
-    return _submit_once(
-        VillageVisit, _village_visit_create, user=user, data=data, now=now or timezone.now()
-    )
-
-
-@transaction.atomic
-def _village_visit_create(
-    *, user: User, data: VillageVisitInput, digest: str, now: datetime
-) -> tuple[VillageVisit, bool]:
-    unit: Unit = user.unit
-    weak_village = WeakVillage.objects.select_for_update().filter(pk=data.village).first()
-    existing = _replay(VillageVisit, user=user, pk=data.id, digest=digest)
-    if existing is not None:
-        return existing, False
-    day = data.visited_at.astimezone(SHANGHAI).date()
-    pairing = (
-        UnitPairing.objects.filter(weak_village_id=data.village).held_on(day).first()
-        if weak_village
-        else None
-    )
-    if pairing is None or pairing.unit_id != unit.pk:
-        raise Unprocessable(
-            f"贵单位在{day:%Y-%m-%d}未挂钩该村,不能提交走访",
-            code="not_paired",
-            detail={"village": data.village, "date": day.isoformat()},
-        )
-    decision = _window_decision(unit, data.visited_at, now, data.village)
-    quarter = decision.window.quarter
-    photos = _photos_for(user=user, ids=data.photo_ids, kinds=VILLAGE_VISIT_KINDS)
-    position = _position_fields(data.position)
-    visit = VillageVisit(
-        id=data.id,
-        weak_village=weak_village,
-        village_id=data.village,
-        unit=unit,
-        unit_pairing=pairing,
-        submitted_by=user,
-        year=quarter.year,
-        quarter=quarter.q,
-        visited_at=data.visited_at,
-        **position,
-        collective_income=data.collective_income,
-        notes=data.notes.strip(),
-        extension=decision.extension,
-        content_hash=digest,
-        created_at=now,
-    )
-    _validated(visit)
-    visit.save(force_insert=True)
-    VisitPhoto.objects.bulk_create(
-        [VisitPhoto(photo=p, village_visit=visit, kind=p.kind) for p in photos]
-    )
-    photos_set_region(photos, data.village)
-    _send_coverage(
-        {
-            "type": "coverage.village_visit",
-            "visit": {
-                "id": str(visit.pk),
-                "village": data.village,
-                "unit_id": unit.pk,
-                "quarter": str(quarter),
-                "visited_at": visit.visited_at.isoformat(),
-            },
-        },
-        data.village,
-    )
-    return visit, True
-
-
 # --- Window extensions --------------------------------------------------------------------------
 
 
@@ -494,7 +498,8 @@ def extension_grant(
     targets = [t for t in (helper, unit, area) if t is not None]
     if len(targets) != 1:
         raise Unprocessable("请指定一个帮扶责任人、帮扶单位或区域", code="extension_target")
-    region_code = area.code if area is not None else targets[0].region_id
+    target = targets[0]
+    region_code = target.code if isinstance(target, Region) else target.region_id
     if not code_in_area(user, region_code):
         raise Forbidden("无权为辖区外批准延期", code="outside_area")
     if timezone.is_naive(until) or until <= now:
@@ -518,31 +523,3 @@ def extension_grant(
     _validated(extension)
     extension.save()
     return extension
-
-
-# --- Hooks --------------------------------------------------------------------------------------
-
-
-def visit_check(visit_id: uuid.UUID | str) -> int:
-    """Raise the flags that compare a visit with other visits (`flags_against_others`); run
-    by the `check_visit` task once the visit is committed. Idempotent."""
-    visit = Visit.objects.select_related("household").filter(pk=visit_id).first()
-    if visit is None:
-        return 0
-    photos = [use.photo for use in visit.visit_photos.select_related("photo").order_by("id")]
-    return _flags_raised(flag_checks.raise_flags(flag_checks.flags_against_others(visit, photos)))
-
-
-def photo_processed(photo_id: str) -> int:
-    """Called by media when a photo's perceptual hash is ready: add near-duplicate flags to
-    the visit that uses it (if any yet; a visit submitted later checks in `check_visit`)."""
-    use = (
-        VisitPhoto.objects.select_related("photo", "visit")
-        .filter(photo_id=photo_id, visit__isnull=False)
-        .first()
-    )
-    if use is None or not use.photo.phash:
-        return 0
-    return _flags_raised(
-        flag_checks.raise_flags(flag_checks.near_duplicates(use.visit, [use.photo]))
-    )

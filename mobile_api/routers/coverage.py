@@ -11,6 +11,8 @@ from pydantic import Field
 from accounts.models import AuditAction
 from accounts.services import audit_record
 from common.errors import Unprocessable
+from common.quarters import Quarter
+from common.xlsx import xlsx_response
 from coverage import exports
 from coverage import selectors as coverage
 from coverage.selectors import Counts, CoverageReport
@@ -20,10 +22,8 @@ from mobile_api.params import quarter_param
 from mobile_api.schemas.common import AUTH_ERRORS
 from mobile_api.schemas.coverage import CoverageOut, PendingPageOut, TrendOut
 from regions.models import Level, Region
-from visits.windows import Quarter
 
 router = Router(tags=["走访覆盖率"], auth=user_auth)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE_MAX = 200
 
 
@@ -154,14 +154,10 @@ def coverage_file_response(
     audit_record(
         actor=request.user,
         action=AuditAction.EXPORT,
-        target_type="coverage.selectors",
+        target_type="visits.coverage",
         target_id=f"{q}:{place.code}",
         region_code=place.code,
         request=request,
         detail={"quarter": str(q), "rows": rows},
     )
-    response = FileResponse(
-        out, content_type=XLSX, as_attachment=True, filename=f"coverage-{place.code}-{q}.xlsx"
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return xlsx_response(out, name=f"coverage-{place.code}-{q}")

@@ -5,14 +5,13 @@ ask to reopen it. Staff (token or session): queue, case, actions through the one
 departments to assign to, statistics and exports.
 """
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from accounts.models import AuditAction
-from accounts.services import audit_record
 from common.errors import Unprocessable
+from common.quarters import Quarter
 from grievances import exports, present, ratelimit, selectors, services
 from mobile_api.auth import user_auth
 from mobile_api.pagination import Mapped
@@ -33,7 +32,6 @@ from mobile_api.schemas.grievances import (
 
 router = Router(tags=["诉求"])
 PUBLIC_ERRORS = {404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.post("/grievances", response={201: FiledOut, 422: ErrorOut, 429: ErrorOut}, auth=None)
@@ -158,12 +156,12 @@ def case_departments(request: HttpRequest, case_id: int):
     ]
 
 
-def _quarter(year: int | None, quarter: int | None) -> selectors.Quarter:
-    current = selectors.Quarter.of(timezone.localdate())
-    year, quarter = year or current.year, quarter or current.quarter
-    if not (2000 <= year <= 2100 and 1 <= quarter <= 4):
-        raise Unprocessable("年份或季度无效", code="quarter_invalid")
-    return selectors.Quarter(year, quarter)
+def _quarter(year: int | None, quarter: int | None) -> Quarter:
+    current = Quarter.of_date(timezone.localdate())
+    try:
+        return Quarter.from_parts(year or current.year, quarter or current.q)
+    except ValueError as exc:
+        raise Unprocessable("年份或季度无效", code="quarter_invalid") from exc
 
 
 @router.get("/grievances/stats", response={200: StatsOut, **AUTH_ERRORS}, auth=user_auth)
@@ -173,7 +171,7 @@ def stats(request: HttpRequest, year: int | None = None, quarter: int | None = N
     q = _quarter(year, quarter)
     return {
         "year": q.year,
-        "quarter": q.quarter,
+        "quarter": q.q,
         "rows": selectors.department_stats(user=request.user, quarter=q),
     }
 
@@ -182,27 +180,13 @@ def stats(request: HttpRequest, year: int | None = None, quarter: int | None = N
 def stats_export(request: HttpRequest, year: int | None = None, quarter: int | None = None):
     q = _quarter(year, quarter)
     rows = selectors.department_stats(user=request.user, quarter=q)
-    return _xlsx(request, exports.stats_xlsx(rows, q), f"grievance-stats-{q.year}Q{q.quarter}")
+    return exports.export_response(request, exports.stats_xlsx(rows, q), f"grievance-stats-{q}")
 
 
 @router.get("/grievances/cases.xlsx", auth=user_auth, response={200: None, **AUTH_ERRORS})
 def cases_export(request: HttpRequest, state: str = ""):
     """My queue as a spreadsheet (at most 10,000 rows); no complainant identity in it."""
     cases = selectors.queue(user=request.user, state=state)[:10_000]
-    return _xlsx(request, exports.queue_xlsx(cases.iterator(chunk_size=1000)), "grievances")
-
-
-def _xlsx(request: HttpRequest, content: bytes, name: str) -> HttpResponse:
-    audit_record(
-        actor=request.user,
-        action=AuditAction.EXPORT,
-        target_type="grievance_export",
-        target_id=name,
-        region_code=request.user.region_id or "",
-        request=request,
+    return exports.export_response(
+        request, exports.queue_xlsx(cases.iterator(chunk_size=1000)), "grievances"
     )
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = (
-        f'attachment; filename="{name}-{timezone.localdate():%Y%m%d}.xlsx"'
-    )
-    return response

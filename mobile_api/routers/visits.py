@@ -5,21 +5,19 @@ Thin: each endpoint turns its schema into a service or selector call. Object end
 """
 
 import uuid
-from pathlib import Path
 
-from django.conf import settings
 from django.db.models import DecimalField, Value
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import File, Router, Status
-from ninja.files import UploadedFile
+from ninja import Router, Status
 from ninja.pagination import paginate
 
-from accounts.roles import Role
 from accounts.scoping import in_area
 from common.errors import NotFound, Unprocessable
+from common.quarters import SHANGHAI, Quarter, last_opened_quarter, next_window
 from mobile_api.auth import user_auth
+from mobile_api.params import quarter_param
 from mobile_api.schemas.common import AUTH_ERRORS, ErrorOut
 from mobile_api.schemas.visits import (
     ExitCandidateOut,
@@ -37,26 +35,10 @@ from mobile_api.schemas.visits import (
 from regions.models import Region, prefix_of_code
 from register import selectors as register_selectors
 from visits import selectors, services
-from visits.windows import (
-    SHANGHAI,
-    Extensions,
-    Quarter,
-    entry_allowed,
-    last_opened_quarter,
-    next_window,
-)
+from visits.windows import entry_decision
 
 router = Router(tags=["走访"], auth=user_auth)
 WRITE_ERRORS = {**AUTH_ERRORS, 409: ErrorOut}
-
-
-def _quarter(text: str | None, default: Quarter | None = None) -> Quarter:
-    if not text and default is not None:
-        return default
-    try:
-        return Quarter.parse(text)
-    except ValueError as exc:
-        raise Unprocessable("季度格式应为如 2026Q4", code="bad_quarter") from exc
 
 
 def _position(p) -> services.Position:
@@ -73,15 +55,8 @@ def visit_window(request: HttpRequest):
     """The window open now, or the next one, and whether this user may enter visits now
     (an office's extension counts)."""
     now = timezone.now()
-    window = next_window(now)
-    before = window.quarter.shift(-1)
-    extensions = Extensions(request.user, [window.quarter, before], since=now)
-    decision = entry_allowed(request.user, window.quarter, now, extensions=extensions)
-    if not decision.allowed and not window.contains(now):
-        # Between windows an extension of the quarter that just closed may still run.
-        late = entry_allowed(request.user, before, now, extensions=extensions)
-        if late.allowed:
-            window, decision = late.window, late
+    decision = entry_decision(request.user, now=now)
+    window = decision.window
     return {
         "quarter": str(window.quarter),
         "label": window.label,
@@ -110,7 +85,7 @@ def extension_create(request: HttpRequest, payload: ExtensionIn):
             raise NotFound("区域不存在")
     extension = services.extension_grant(
         user=user,
-        quarter=_quarter(payload.quarter),
+        quarter=quarter_param(payload.quarter),
         until=payload.until,
         reason=payload.reason,
         helper=helper,
@@ -163,7 +138,7 @@ def visit_list(
     """Visits in my area (staff) or my own (helper), newest first."""
     qs = selectors.visit_list(user=request.user)
     if quarter:
-        q = _quarter(quarter, Quarter(2000, 1))
+        q = quarter_param(quarter, default=Quarter(2000, 1))
         qs = qs.filter(year=q.year, quarter=q.q)
     if village:
         if not (len(village) == 12 and village.isdigit()):
@@ -190,7 +165,7 @@ def my_households(request: HttpRequest, quarter: str | None = None):
     """My paired households with this quarter's status (the quarter of the current or next
     window unless one is named)."""
     now = timezone.now()
-    q = _quarter(quarter, next_window(now).quarter)
+    q = quarter_param(quarter, default=next_window(now).quarter)
     qs = selectors.my_households(
         user=request.user, quarter=q, day=timezone.localtime(now, SHANGHAI).date()
     )
@@ -203,7 +178,7 @@ def my_visits(request: HttpRequest, quarter: str | None = None):
     """My own visits of a quarter (the current or next window's unless one is named), newest
     first, each with its photos and the flags raised so far: what the phone app lists, so a
     helper sees for example that a photo had no position. Empty for anyone but a helper."""
-    q = _quarter(quarter, next_window(timezone.now()).quarter)
+    q = quarter_param(quarter, default=next_window(timezone.now()).quarter)
     return selectors.my_visits(user=request.user, quarter=q)
 
 
@@ -237,7 +212,7 @@ def village_visit_detail(request: HttpRequest, visit_id: uuid.UUID):
 @paginate
 def my_villages(request: HttpRequest, quarter: str | None = None):
     now = timezone.now()
-    q = _quarter(quarter, next_window(now).quarter)
+    q = quarter_param(quarter, default=next_window(now).quarter)
     qs = selectors.my_villages(
         user=request.user, quarter=q, day=timezone.localtime(now, SHANGHAI).date()
     )
@@ -248,7 +223,7 @@ def my_villages(request: HttpRequest, quarter: str | None = None):
 @paginate
 def my_village_visits(request: HttpRequest, quarter: str | None = None):
     """A pairing unit's own visits of a quarter (default as `/me/visits`), newest first."""
-    q = _quarter(quarter, next_window(timezone.now()).quarter)
+    q = quarter_param(quarter, default=next_window(timezone.now()).quarter)
     return selectors.my_village_visits(user=request.user, quarter=q)
 
 
@@ -260,28 +235,9 @@ def my_village_visits(request: HttpRequest, quarter: str | None = None):
 def exit_candidates(request: HttpRequest, quarter: str | None = None):
     """Households of my area whose income per person over the four quarters ending at
     `quarter` (default: the latest whose window has opened) reached the year's line."""
-    q = _quarter(quarter, last_opened_quarter(timezone.now()))
+    q = quarter_param(quarter, default=last_opened_quarter(timezone.now()))
     qs, threshold = selectors.exit_candidates(user=request.user, quarter=q)
     return qs.annotate(
         quarter_label=Value(str(q)),
         threshold_yuan=Value(threshold, output_field=DecimalField(max_digits=10, decimal_places=2)),
     )
-
-
-# --- Bench only ---------------------------------------------------------------------------------
-
-
-@router.post("/bench/bare-upload", response={200: dict, **AUTH_ERRORS}, include_in_schema=False)
-def bench_bare_upload(request: HttpRequest, file: File[UploadedFile]):
-    """The floor a photo upload is compared with: write the bytes to disk, nothing else.
-    Exists only when BENCH_BARE_UPLOAD is on."""
-    if not settings.BENCH_BARE_UPLOAD or request.user.role not in (Role.HELPER, Role.UNIT):
-        raise NotFound("对象不存在")
-    folder = Path(settings.VAR_DIR) / "bench-bare"
-    folder.mkdir(parents=True, exist_ok=True)
-    size = 0
-    with open(folder / f"{uuid.uuid4()}.bin", "wb") as out:
-        for chunk in file.chunks():
-            out.write(chunk)
-            size += len(chunk)
-    return {"bytes": size}

@@ -6,10 +6,10 @@ from typing import Literal
 from ninja import Field, Schema
 from pydantic import AwareDatetime
 
+from common.quarters import Quarter
 from mobile_api.schemas.common import InputSchema
 from visits.models import INCOME_MAX, VILLAGE_INCOME_MAX
 from visits.selectors import IncomeReference, income_reference
-from visits.windows import Quarter
 
 
 class PositionIn(InputSchema):

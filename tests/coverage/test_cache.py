@@ -3,12 +3,12 @@ pairing moves the stamp and the next read recounts (after the freshness interval
 
 import datetime as dt
 
+from common.quarters import Quarter
 from coverage import selectors as coverage
 from regions.models import Level
 from tests import factories as f
 from tests.coverage.conftest import make_visit
 from visits.models import FlagKind, VisitFlag
-from visits.windows import Quarter
 
 Q = Quarter(2026, 3)
 
@@ -61,7 +61,7 @@ def test_cached_and_direct_counts_agree(
     # The second read comes back from the cache (the stamp, the children, the path only).
     with django_assert_max_num_queries(3):
         cached = coverage.coverage_report(city_office, Q, regions.city)
-    settings.COVERAGE_CACHE = 0
+    settings.COVERAGE_CACHE = False
     direct = coverage.coverage_report(city_office, Q, regions.city)
     assert cached.total == direct.total
     assert [a.counts for a in cached.children] == [a.counts for a in direct.children]

@@ -10,13 +10,13 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from common.quarters import quarters_for_visit
 from tests.browser import PHONE, chromium, grant, set_position
 from tests.factories import TEST_PASSWORD
 from tests.fieldapp.phone import PhoneApp
 from tests.netproxy import Proxy
 from tests.visits.helpers import HOME, make_jpeg
 from visits.services import extension_grant
-from visits.windows import quarters_for_visit
 
 
 def allow_entry_now(office, helper_user, *, visited_at: datetime | None = None) -> None:
