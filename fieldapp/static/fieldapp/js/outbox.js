@@ -17,16 +17,22 @@ export function newId() {
 }
 
 // --- Drafts ---------------------------------------------------------------------------------
+// One draft per account and household (or village): another account on the same phone never
+// continues, or sends, someone else's.
+
+export const draftKey = (owner, placeKey) => `${owner}|${placeKey}`;
 
 export const draftGet = (key) => transact(["drafts"], "readonly", (s) => done(s.drafts.get(key)));
 
-export function draftOpen(key, owner) {
+export function draftOpen(owner, placeKey) {
+  const key = draftKey(owner, placeKey);
   return transact(["drafts"], "readwrite", async (s) => {
     const existing = await done(s.drafts.get(key));
     if (existing) return existing;
     const draft = {
       key,
       owner,
+      placeKey,
       visitId: newId(),
       startedAt: new Date().toISOString(),
       photos: {},
@@ -91,7 +97,7 @@ export function outboxSave(key, record) {
     const saved = {
       ...record,
       owner: draft.owner,
-      placeKey: key,
+      placeKey: draft.placeKey,
       photoIds: ids,
       savedAt: new Date().toISOString(),
       state: "waiting",

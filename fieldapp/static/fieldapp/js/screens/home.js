@@ -111,7 +111,24 @@ function placeRow(app, place) {
 
 let query = "";
 
+const FIELD_ROLES = ["helper", "unit"];
+
 export async function homeScreen(app) {
+  const me = app.session ? app.session.me : null;
+  if (me && !FIELD_ROLES.includes(me.role)) {
+    show(
+      h("h1", {}, "此账号不使用手机走访"),
+      h(
+        "p",
+        { class: "card" },
+        `${me.name}(${me.role_label})的工作请在网页上办理:`,
+        h("a", { href: "/" }, "打开网页"),
+        "。帮扶责任人、帮扶单位请用自己的账号登录本应用。",
+      ),
+      h("a", { href: "#/outbox", class: "button" }, "退出登录"),
+    );
+    return;
+  }
   const snapshot = app.snapshot;
   const places = snapshot ? snapshot.places : [];
   const list = h("ul", { class: "places", id: "places" });
@@ -135,7 +152,6 @@ export async function homeScreen(app) {
   });
   fill();
   const mine = app.mine();
-  const me = app.session ? app.session.me : null;
   show(
     h(
       "p",

@@ -2,7 +2,7 @@
 // quarter's income for reference, this quarter's status, and the way to a new visit.
 
 import { CATEGORIES, formatYuan } from "../income.js";
-import { draftGet } from "../outbox.js";
+import { draftGet, draftKey } from "../outbox.js";
 import { findPlace, isUnit } from "../snapshot.js";
 import { formatDate, h, show } from "../ui.js";
 import { placeStatus, placeTitle, STATUS_LABELS } from "./home.js";
@@ -29,7 +29,7 @@ export async function placeScreen(app, key) {
   }
   const unit = isUnit(app.session);
   const status = placeStatus(app, place);
-  const draft = await draftGet(key);
+  const draft = await draftGet(draftKey(app.session.username, key));
   const details = unit
     ? [
         row("村(居)代码", place.village),

@@ -12,7 +12,15 @@ import {
   VILLAGE_MAX_DIGITS,
   yearToDateWarning,
 } from "../income.js";
-import { draftDiscard, draftOpen, draftPutPhoto, draftSetFields, newId, outboxSave, photosOf } from "../outbox.js";
+import {
+  draftDiscard,
+  draftOpen,
+  draftPutPhoto,
+  draftSetFields,
+  newId,
+  outboxSave,
+  photosOf,
+} from "../outbox.js";
 import { findPlace, isUnit } from "../snapshot.js";
 import { askPersistence } from "../storage.js";
 import { PHOTO_LABELS, requestSync } from "../sync.js";
@@ -62,7 +70,7 @@ export async function visitScreen(app, key) {
   const unit = isUnit(session);
   const kinds = unit ? VILLAGE_KINDS : HOUSEHOLD_KINDS;
   const quarter = app.snapshot.window.quarter;
-  let draft = await draftOpen(key, session.username);
+  let draft = await draftOpen(session.username, key);
   const photos = new Map((await photosOf(draft.visitId)).map((p) => [p.kind, p]));
   const urls = [];
   const tracker = new PositionTracker();
@@ -110,7 +118,7 @@ export async function visitScreen(app, key) {
       note.textContent = "正在读取位置……";
       try {
         const photo = await capturePhoto(file, kind, tracker, newId);
-        draft = await draftPutPhoto(key, photo);
+        draft = await draftPutPhoto(draft.key, photo);
         photos.set(kind, photo);
       } catch (error) {
         toast(
@@ -171,7 +179,7 @@ export async function visitScreen(app, key) {
     clearTimeout(saveTimer);
     saveTimer = setTimeout(() => {
       const values = Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value]));
-      draftSetFields(key, {
+      draftSetFields(draft.key, {
         ...values,
         passbook: passbook.checked,
         notes: notes.value,
@@ -290,7 +298,7 @@ export async function visitScreen(app, key) {
     saveButton.disabled = true;
     try {
       clearTimeout(saveTimer);
-      await outboxSave(key, {
+      await outboxSave(draft.key, {
         id: draft.visitId,
         kind: unit ? "village" : "household",
         endpoint: unit ? "/village-visits" : "/visits",
@@ -321,7 +329,7 @@ export async function visitScreen(app, key) {
       class: "link danger",
       onclick: async () => {
         if (!confirm("放弃这次填写?已拍的照片将从手机删除。")) return;
-        await draftDiscard(key);
+        await draftDiscard(draft.key);
         app.navigate(`#/place/${encodeURIComponent(key)}`);
       },
     },
