@@ -259,7 +259,8 @@ def check_rows(rows: list[RawRow], *, year: int) -> tuple[list[CalendarRow], lis
         if problems:
             errors.append(RowProblem(number, ";".join(problems)))
             continue
-        assert day is not None and kind is not None
+        assert day is not None
+        assert kind is not None
         seen[day] = number
         if kind == DayKind.WORKDAY and day.weekday() < 5:
             warnings.append(

@@ -82,7 +82,8 @@ def test_repairing_ends_the_old_pairing_and_keeps_history(
     assert response.status_code == 201, response.content
     old, new = household_a.pairings.order_by("start_date")
     assert old.end_date == dt.date(2026, 11, 1)
-    assert new.helper == new_helper and new.end_date is None
+    assert new.helper == new_helper
+    assert new.end_date is None
 
 
 def test_full_id_number_only_for_office_of_the_area_and_audited(
@@ -100,7 +101,8 @@ def test_full_id_number_only_for_office_of_the_area_and_audited(
     )
     for user in (supervisor, helper_a_user):
         body = api_client.as_user(user).get(f"/households/{household_a.pk}").json()
-        assert body["id_number"] != full and "*" in body["id_number"]
+        assert body["id_number"] != full
+        assert "*" in body["id_number"]
     assert AuditEntry.objects.count() == 2
 
 
@@ -128,4 +130,5 @@ def test_list_pages_read_only_the_page(
     for path in ("/households", "/pairings", "/helpers"):
         with django_assert_max_num_queries(4):
             response = client.get(path, {"page_size": 20})
-        assert response.status_code == 200 and len(response.json()["items"]) == 20
+        assert response.status_code == 200
+        assert len(response.json()["items"]) == 20

@@ -61,5 +61,6 @@ async def test_a_request_crosses_into_a_thread_once_for_the_whole_chain(monkeypa
 @pytest.mark.django_db(transaction=True)
 async def test_static_files_are_served_through_the_server_app():
     status, body = await _get("/static/css/site.css")
-    assert status == 200 and b"{" in body
+    assert status == 200
+    assert b"{" in body
     assert (await _get("/static/css/no-such-file.css"))[0] == 404

@@ -69,7 +69,8 @@ def test_village_level_households_and_helpers(api_client, data, regions, town_a_
     rows = {h["number"]: h for h in body["households"]}
     # h4's pairing ended before the quarter and h5's starts after it: neither is listed.
     assert sorted(rows) == ["H001", "H002", "H003", "H006"]
-    assert rows["H001"]["visited"] and rows["H001"]["flag_count"] == 2
+    assert rows["H001"]["visited"]
+    assert rows["H001"]["flag_count"] == 2
     assert not rows["H002"]["visited"]
     # Pairings changed in the quarter: the visit counts for the helper paired on its date.
     assert rows["H003"]["helper"]["name"] == "乙帮扶"  # visited by Y after the change
@@ -121,7 +122,8 @@ def test_pending_list(api_client, data, regions, county_office):
     page2 = get(
         api_client, county_office, "/coverage/pending", quarter=Q, page_size=2, page=2
     ).json()
-    assert page1["has_next"] and not page2["has_next"]
+    assert page1["has_next"]
+    assert not page2["has_next"]
     assert [p["household_number"] for p in page1["items"] + page2["items"]] == [
         "H002",
         "H008",
@@ -255,7 +257,8 @@ def test_export_matches_the_api(api_client, data, regions, county_office):
     assert [r[2] for r in pending] == [p["household_number"] for p in pending_api]
     assert [r[4] for r in pending] == [p["helper"]["name"] for p in pending_api]
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT, target_type="visits.coverage")
-    assert entry.actor == county_office and entry.region_code == regions.county.code
+    assert entry.actor == county_office
+    assert entry.region_code == regions.county.code
     assert entry.target_id == f"{Q}:{regions.county.code}"
     # Without `households` the per-household sheet is left out.
     plain = client.get("/coverage/export.xlsx", {"quarter": Q})

@@ -36,11 +36,13 @@ def test_overview_shows_the_numbers_and_links_down(data, regions, county_office)
     response = client_for(county_office).get(url("coverage:overview"), {"quarter": Q})
     assert response.status_code == 200
     html = response.content.decode()
-    assert field(html, "paired") == "7" and field(html, "visited") == "4"
+    assert field(html, "paired") == "7"
+    assert field(html, "visited") == "4"
     assert field(html, "percent") == "57.1"
     # One bar per town, each linking to its drill-down; a trend chart.
     assert html.count("<svg") == 2
-    assert f"region={regions.town_a.code}" in html and "掘港镇" in html
+    assert f"region={regions.town_a.code}" in html
+    assert "掘港镇" in html
     assert f"/ws/coverage/{regions.county.code}/" in html
 
 
@@ -49,17 +51,20 @@ def test_village_page_lists_households_and_helpers(data, regions, town_a_office)
         url("coverage:overview"), {"quarter": Q, "region": regions.village_a1.code}
     )
     html = response.content.decode()
-    assert 'id="households"' in html and 'id="helpers"' in html
+    assert 'id="households"' in html
+    assert 'id="helpers"' in html
     for number in ("H001", "H002", "H003", "H006"):
         assert number in html
-    assert "H004" not in html and "H005" not in html
+    assert "H004" not in html
+    assert "H005" not in html
     assert "乙帮扶" in html
 
 
 def test_partial_is_only_the_numbers(data, county_office):
     response = client_for(county_office).get(url("coverage:overview"), {"quarter": Q, "partial": 1})
     html = response.content.decode()
-    assert "<html" not in html and 'data-field="paired"' in html
+    assert "<html" not in html
+    assert 'data-field="paired"' in html
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -86,7 +91,8 @@ def test_wrong_role_403(regions, make_user, name, role):
 @pytest.mark.parametrize("name", PAGES)
 def test_anonymous_goes_to_login(name):
     response = Client().get(url(name))
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
 
 
 def test_pending_page_lists_the_unvisited(data, regions, county_office):
@@ -102,10 +108,12 @@ def test_remind_one_helper_once_a_day(data, regions, county_office):
     assert response.status_code == 200
     assert "已提醒 1 位帮扶责任人" in response.content.decode()
     note = Notification.objects.get(recipient=data.x_user)
-    assert note.kind == "visit_reminder" and "1 户" in note.body
+    assert note.kind == "visit_reminder"
+    assert "1 户" in note.body
     assert note.dedupe_key.startswith(f"remind:{Q}:{data.x_user.pk}:")
     again = client.post(url("coverage:pending"), post, follow=True).content.decode()
-    assert "已提醒 0 位" in again and "1 位今天已提醒过" in again
+    assert "已提醒 0 位" in again
+    assert "1 位今天已提醒过" in again
     assert Notification.objects.filter(recipient=data.x_user).count() == 1
 
 
@@ -117,7 +125,8 @@ def test_remind_all_counts_helpers_without_login(data, regions, county_office):
     )
     html = response.content.decode()
     # Pending helpers: X (has a login), Z and W (no login). Y has nothing pending.
-    assert "已提醒 1 位帮扶责任人" in html and "2 位没有登录账号" in html
+    assert "已提醒 1 位帮扶责任人" in html
+    assert "2 位没有登录账号" in html
     assert list(Notification.objects.values_list("recipient_id", flat=True)) == [data.x_user.pk]
 
 
@@ -175,14 +184,18 @@ def test_flagged_page_shows_numbers_and_thumbnails(data, regions, county_office,
     html = client.get(url("coverage:flagged"), {"quarter": Q}).content.decode()
     assert "共 1 次走访有疑点" in html
     # Each flag with its numbers, labelled in Chinese.
-    assert "走访位置距住址过远" in html and "距离(米)" in html and "1523.4" in html
-    assert "允许距离(米)" in html and "收入与上季度完全相同" in html
+    assert "走访位置距住址过远" in html
+    assert "距离(米)" in html
+    assert "1523.4" in html
+    assert "允许距离(米)" in html
+    assert "收入与上季度完全相同" in html
     # Thumbnails through the authorized file endpoint; the session may fetch them.
     thumbs = re.findall(r'<img src="([^"]+)"', html)
     assert len(thumbs) == 2
     assert all("variant=thumbnail" in t and t.startswith("/api/v1/photos/") for t in thumbs)
     image = client.get(thumbs[0].replace("&amp;", "&"))
-    assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
+    assert image.status_code == 200
+    assert image["Content-Type"] == "image/jpeg"
     # An outsider's session is refused the same file.
     assert client_for_outsider(regions).get(thumbs[0].replace("&amp;", "&")).status_code == 404
 

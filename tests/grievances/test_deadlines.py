@@ -15,8 +15,10 @@ def test_national_day_deadlines(file_case, drive, town_a_office, dept_a):
     )
     assert case.reply_due == dt.date(2026, 10, 13)
     assert case.result_due == dt.date(2026, 10, 20)
-    assert not (case.reply_due_provisional or case.result_due_provisional)
-    assert case.next_due == dt.date(2026, 10, 13) and case.next_due_kind == "reply"
+    assert not (case.reply_due_provisional)
+    assert not (case.result_due_provisional)
+    assert case.next_due == dt.date(2026, 10, 13)
+    assert case.next_due_kind == "reply"
     # The deadline ends at 24:00 Asia/Shanghai of its day.
     assert ends_at(case.reply_due).isoformat() == "2026-10-14T00:00:00+08:00"
 
@@ -33,8 +35,10 @@ def test_december_case_is_provisional_until_2027_is_loaded(file_case, drive, tow
         case, "assign", town_a_office, "", at(2026, 12, 28, 9), department=dept_a
     )
     # Only weekends are known for 2027: 29, 30, 31 Dec, then Fri 1 Jan, Mon 4 Jan.
-    assert case.reply_due == dt.date(2027, 1, 4) and case.reply_due_provisional
-    assert case.result_due_provisional and case.due_provisional
+    assert case.reply_due == dt.date(2027, 1, 4)
+    assert case.reply_due_provisional
+    assert case.result_due_provisional
+    assert case.due_provisional
 
     # Nothing changes while 2027 is not loaded: no timeline entry either.
     events = case.events.count()
@@ -48,11 +52,15 @@ def test_december_case_is_provisional_until_2027_is_loaded(file_case, drive, tow
     )
     assert services.recompute_provisional_deadlines(years=[2027], now=at(2026, 12, 30)) == 1
     case.refresh_from_db()
-    assert case.reply_due == dt.date(2027, 1, 5) and not case.reply_due_provisional
-    assert case.result_due == dt.date(2027, 1, 12) and not case.result_due_provisional
-    assert not case.due_provisional and case.next_due == dt.date(2027, 1, 5)
+    assert case.reply_due == dt.date(2027, 1, 5)
+    assert not case.reply_due_provisional
+    assert case.result_due == dt.date(2027, 1, 12)
+    assert not case.result_due_provisional
+    assert not case.due_provisional
+    assert case.next_due == dt.date(2027, 1, 5)
     event = case.events.order_by("-id").first()
-    assert event.action == "recompute" and event.actor_role == "system"
+    assert event.action == "recompute"
+    assert event.actor_role == "system"
     assert event.data["changes"]["reply_due"] == {
         "from": "2027-01-04",
         "to": "2027-01-05",
@@ -76,7 +84,8 @@ def test_calendar_load_hook_recomputes(file_case, drive, town_a_office, dept_a, 
     run_loaded_hooks(years=[2027])
     case.refresh_from_db()
     # No 2027 holidays in this (empty) schedule: same day, no longer provisional.
-    assert case.reply_due == dt.date(2027, 1, 4) and not case.reply_due_provisional
+    assert case.reply_due == dt.date(2027, 1, 4)
+    assert not case.reply_due_provisional
     assert case.events.filter(action="recompute").count() == 1
 
 
@@ -90,4 +99,5 @@ def test_reply_and_resolve_record_working_days(file_case, drive, handler_a, town
     assignment = case.assignments.get()
     assert (assignment.reply_workdays, assignment.resolve_workdays) == (2, 11)
     replied, resolved = case.events.filter(action__in=["reply", "resolve"]).order_by("id")
-    assert replied.data["on_time"] is True and resolved.data["on_time"] is False
+    assert replied.data["on_time"] is True
+    assert resolved.data["on_time"] is False

@@ -24,7 +24,8 @@ def test_warning_one_working_day_before(file_case, town_a_office, dept_a, handle
     assert jobs.run(now=at(2026, 10, 9, 8))["warned"] == 0
     # Monday 12 Oct: the next working day is the deadline itself.
     summary = jobs.run(now=at(2026, 10, 12, 8))
-    assert summary["warned"] == 1 and summary["overdue"] == 0
+    assert summary["warned"] == 1
+    assert summary["overdue"] == 0
     note = handler_a.notifications.get(kind="grievance_due_soon")
     assert "2026-10-13" in note.body
     assert jobs.run(now=at(2026, 10, 12, 9))["warned"] == 0  # warned once
@@ -39,7 +40,8 @@ def test_run_due_jobs_twice_sends_once(
     first = run_due_jobs(now=late)["grievances.jobs.run"]
     assert first["overdue"] == 1
     case.refresh_from_db()
-    assert case.overdue and case.overdue_since == late
+    assert case.overdue
+    assert case.overdue_since == late
     assert case.events.filter(action="mark_overdue").count() == 1
     notified = set(
         Notification.objects.filter(kind="grievance_overdue").values_list("recipient_id", flat=True)
@@ -56,14 +58,16 @@ def test_run_due_jobs_twice_sends_once(
 
     # Replying late starts the result deadline: a new, separate escalation later.
     case = workflow.transition(case, "reply", handler_a, "已受理", at(2026, 10, 14, 9))
-    assert not case.overdue and case.next_due == dt.date(2026, 10, 20)
+    assert not case.overdue
+    assert case.next_due == dt.date(2026, 10, 20)
     assert jobs.run(now=at(2026, 10, 21, 0, 1))["overdue"] == 1
     assert jobs.run(now=at(2026, 10, 21, 0, 2))["overdue"] == 0
 
 
 def test_unaccepted_case_escalates(file_case, town_a_office, supervisor):
     case = file_case(now=at(2026, 9, 14, 9)).grievance
-    assert case.next_due == dt.date(2026, 9, 15) and case.next_due_kind == "accept"
+    assert case.next_due == dt.date(2026, 9, 15)
+    assert case.next_due_kind == "accept"
     assert jobs.run(now=at(2026, 9, 15, 8))["warned"] == 1
     assert town_a_office.notifications.filter(kind="grievance_due_soon").exists()
     assert jobs.run(now=at(2026, 9, 16, 8))["overdue"] == 1
@@ -71,7 +75,8 @@ def test_unaccepted_case_escalates(file_case, town_a_office, supervisor):
     case.refresh_from_db()
     # The office may still accept it; the overdue flag goes with the deadline it was about.
     case = workflow.transition(case, "accept", town_a_office, "", at(2026, 9, 16, 9))
-    assert not case.overdue and case.next_due is None
+    assert not case.overdue
+    assert case.next_due is None
 
 
 def test_finished_cases_are_not_scanned(file_case, drive):

@@ -66,7 +66,8 @@ async def test_department_and_office_receive_assignment(
             assert message["type"] == "grievance.changed"
             event = message["grievance"]
             assert (event["id"], event["action"], event["state"]) == (case.pk, "assign", "assigned")
-            assert "phone" not in event and "name" not in event
+            assert "phone" not in event
+            assert "name" not in event
         assert await other.receive_nothing(timeout=0.3)
     finally:
         for communicator in (dept, office, other):
@@ -84,5 +85,6 @@ async def test_refuses_anonymous_and_other_roles(helper_a_user):
             application, path, headers=[(b"origin", b"http://localhost")]
         )
         connected, code = await communicator.connect()
-        assert not connected and code == 4403
+        assert not connected
+        assert code == 4403
         await communicator.disconnect()

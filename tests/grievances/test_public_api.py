@@ -17,7 +17,9 @@ def test_file_and_track(api_client, regions):
     response = file_grievance(api_client, regions)
     assert response.status_code == 201, response.content
     body = response.json()
-    assert CODE_RE.match(body["code"]) and "0" not in body["code"] and "O" not in body["code"]
+    assert CODE_RE.match(body["code"])
+    assert "0" not in body["code"]
+    assert "O" not in body["code"]
     assert len(body["key"].replace("-", "")) == 12
     case = Grievance.objects.get()
     # Only the key's hash is stored.
@@ -29,11 +31,15 @@ def test_file_and_track(api_client, regions):
     tracked = api_client.get("/grievances/track", {"code": loose, "key": body["key"]})
     assert tracked.status_code == 200
     data = tracked.json()
-    assert data["state"] == "submitted" and data["timeline"][0]["action"] == "submit"
+    assert data["state"] == "submitted"
+    assert data["timeline"][0]["action"] == "submit"
     raw = tracked.content.decode()
-    assert "王建国" not in raw and "13911112222" not in raw and "id" not in data
+    assert "王建国" not in raw
+    assert "13911112222" not in raw
+    assert "id" not in data
     posted = api_client.post("/grievances/track", {"code": body["code"], "key": body["key"]})
-    assert posted.status_code == 200 and posted.json() == data
+    assert posted.status_code == 200
+    assert posted.json() == data
 
 
 def test_wrong_key_and_unknown_code_answer_the_same(api_client, regions):
@@ -51,7 +57,8 @@ def test_filing_validates(api_client, regions):
     detail = response.json()["detail"]
     assert {"name", "phone", "text"} <= set(detail)
     response = file_grievance(api_client, regions, region="999999999999")
-    assert response.status_code == 422 and "region" in response.json()["detail"]
+    assert response.status_code == 422
+    assert "region" in response.json()["detail"]
     assert Grievance.objects.count() == 0
     # Anonymous: no name needed.
     assert file_grievance(api_client, regions, anonymous=True, name="", phone="").status_code == 201
@@ -65,7 +72,8 @@ def test_rate_limits(api_client, regions, settings):
     first = file_grievance(api_client, regions, ip=ip).json()
     assert file_grievance(api_client, regions, ip=ip).status_code == 201
     throttled = file_grievance(api_client, regions, ip=ip)
-    assert throttled.status_code == 429 and throttled.json()["code"] == "throttled"
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "throttled"
     # Another address is counted apart.
     other = api_client.anonymous().post(
         "/grievances",
@@ -101,12 +109,15 @@ def test_rate_and_reopen_through_the_api(api_client, regions, drive):
     Grievance.objects.filter(pk=case.pk).update(closed_at=at(2026, 9, 14))
     creds = {"code": body["code"], "key": body["key"]}
     tracked = api_client.post("/grievances/track", creds).json()
-    assert tracked["may_rate"] and tracked["result"] == "说明理由"
+    assert tracked["may_rate"]
+    assert tracked["result"] == "说明理由"
     # Closed long ago (2026-09-14): the reopen window has passed.
     late = api_client.post("/grievances/track/reopen", {**creds, "reason": "不满意"})
-    assert late.status_code == 409 and late.json()["code"] == "reopen_expired"
+    assert late.status_code == 409
+    assert late.json()["code"] == "reopen_expired"
     rated = api_client.post("/grievances/track/rate", {**creds, "rating": 2, "comment": "一般"})
-    assert rated.status_code == 200 and rated.json()["rating"] == 2
+    assert rated.status_code == 200
+    assert rated.json()["rating"] == 2
     again = api_client.post("/grievances/track/rate", {**creds, "rating": 5})
     assert again.status_code == 409
     bad_key = api_client.post(
@@ -122,7 +133,8 @@ def test_reopen_within_the_window(api_client, regions, drive, town_a_office):
     case = drive(Grievance.objects.get(), "closed", now=timezone.now())
     creds = {"code": body["code"], "key": body["key"]}
     reopened = api_client.post("/grievances/track/reopen", {**creds, "reason": "问题没有解决"})
-    assert reopened.status_code == 200 and reopened.json()["state"] == "reopened"
+    assert reopened.status_code == 200
+    assert reopened.json()["state"] == "reopened"
     case.refresh_from_db()
     assert case.reopened_count == 1
     assert town_a_office.notifications.filter(kind="grievance_reopened").exists()
@@ -139,7 +151,8 @@ def test_internal_notes_are_not_public(api_client, regions, town_a_office, handl
     raw = api_client.get(
         "/grievances/track", {"code": body["code"], "key": body["key"]}
     ).content.decode()
-    assert "内部" not in raw and "民政局" not in raw
+    assert "内部" not in raw
+    assert "民政局" not in raw
 
 
 @pytest.mark.parametrize("photo_count", [1])
@@ -161,7 +174,8 @@ def test_photos_attach_once(api_client, regions, photo_count):
     assert photo.region_id == regions.village_a1.code
     # The same photo cannot be claimed by another case.
     response = file_grievance(api_client, regions, photo_ids=[str(photo.id)])
-    assert response.status_code == 422 and response.json()["code"] == "photo_invalid"
+    assert response.status_code == 422
+    assert response.json()["code"] == "photo_invalid"
 
 
 def test_filing_about_a_household_checks_it_lies_in_the_region(

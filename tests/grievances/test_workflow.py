@@ -66,32 +66,31 @@ def test_transition_table(state, role, actors, file_case, drive, dept_a):
 
 def _attempt(case_id, state, action, role, actors, now, dept_a):
     case = Grievance.objects.get(pk=case_id)
-    if True:
-        before = GrievanceEvent.objects.filter(grievance=case).count()
-        allowed, target = EXPECTED.get((state, action), (set(), None))
-        if role in allowed:
-            case = workflow.transition(
+    before = GrievanceEvent.objects.filter(grievance=case).count()
+    allowed, target = EXPECTED.get((state, action), (set(), None))
+    if role in allowed:
+        case = workflow.transition(
+            case, action, actors[role], "理由", now, department=dept_a, rating=4
+        )
+        assert case.state == target, (state, action, role)
+        assert GrievanceEvent.objects.filter(grievance=case).count() == before + 1
+        last = case.events.order_by("-id").first()
+        assert (last.action, last.from_state, last.to_state) == (action, state, target)
+    else:
+        with pytest.raises(AppError) as refused:
+            workflow.transition(
                 case, action, actors[role], "理由", now, department=dept_a, rating=4
             )
-            assert case.state == target, (state, action, role)
-            assert GrievanceEvent.objects.filter(grievance=case).count() == before + 1
-            last = case.events.order_by("-id").first()
-            assert (last.action, last.from_state, last.to_state) == (action, state, target)
-        else:
-            with pytest.raises(AppError) as refused:
-                workflow.transition(
-                    case, action, actors[role], "理由", now, department=dept_a, rating=4
-                )
-            case.refresh_from_db()
-            assert case.state == state, (state, action, role)
-            assert GrievanceEvent.objects.filter(grievance=case).count() == before
-            status = refused.value.status
-            if role == "outsider":
-                assert status == 404  # an outsider cannot even learn the case exists
-            elif role in ("office", "county_office") and (state, action) in EXPECTED:
-                assert status == 403
-            elif (state, action) not in EXPECTED and action != "press" and role != "other_dept":
-                assert status in (404, 409)
+        case.refresh_from_db()
+        assert case.state == state, (state, action, role)
+        assert GrievanceEvent.objects.filter(grievance=case).count() == before
+        status = refused.value.status
+        if role == "outsider":
+            assert status == 404  # an outsider cannot even learn the case exists
+        elif role in ("office", "county_office") and (state, action) in EXPECTED:
+            assert status == 403
+        elif (state, action) not in EXPECTED and action != "press" and role != "other_dept":
+            assert status in (404, 409)
 
 
 def test_statuses_of_refusals(file_case, drive, handler_a, handler_b, town_a_office, dept_a):
@@ -123,11 +122,13 @@ def test_return_only_once_then_reassign_keeps_old_deadlines(
 ):
     now = at(2026, 9, 14)
     case = drive(file_case(now=now).grievance, "returned", now=now)
-    assert case.returned_count == 1 and case.department_id is None
+    assert case.returned_count == 1
+    assert case.department_id is None
     case = workflow.transition(
         case, "reassign", town_a_office, "", at(2026, 9, 16), department=dept_b
     )
-    assert case.state == "assigned" and case.department_id == dept_b.pk
+    assert case.state == "assigned"
+    assert case.department_id == dept_b.pk
     # New deadlines from the new receipt (16 Sept; Sunday 20 Sept is a make-up working day,
     # 25-27 Sept the Mid-Autumn holiday): reply 22 Sept, result 30 Sept.
     assert (str(case.reply_due), str(case.result_due)) == ("2026-09-22", "2026-09-30")
@@ -139,7 +140,8 @@ def test_return_only_once_then_reassign_keeps_old_deadlines(
     assert (str(history[0].reply_due), str(history[0].result_due)) == ("2026-09-20", "2026-09-28")
     with pytest.raises(AppError) as exc:
         workflow.transition(case, "return", handler_b, "又不归我们", at(2026, 9, 17))
-    assert exc.value.status == 409 and exc.value.code == "already_returned"
+    assert exc.value.status == 409
+    assert exc.value.code == "already_returned"
 
 
 def test_reopen_once_within_days(file_case, drive, settings):
@@ -153,7 +155,8 @@ def test_reopen_once_within_days(file_case, drive, settings):
         workflow.transition(case, "reopen", workflow.RESIDENT, "不满意", at(2026, 9, 30))
     assert exc.value.code == "reopen_expired"
     case = workflow.transition(case, "reopen", workflow.RESIDENT, "不满意", at(2026, 9, 28))
-    assert case.state == "reopened" and case.department_id is None
+    assert case.state == "reopened"
+    assert case.department_id is None
 
 
 def test_second_reopen_refused(file_case, drive, town_a_office, handler_a, dept_a):

@@ -266,8 +266,9 @@ def test_server_killed_mid_upload_and_mid_visit_leaves_no_half_record(
 ):
     server = server_factory().start()
     auth = bearer(helper_a_user)
-    # A visit must be inside a window: the server runs on today's clock (2026-11-23, between
-    # windows), so an office grants the helper's town an extension, the real rule path.
+    # A visit must be inside a window: the server subprocess runs on the real clock, so outside
+    # a window an office extends the quarter that just closed for the helper's town (the real
+    # rule path); the test works on any date.
     extend_window(helper_a_user)
 
     # 1. Killed while a photo's body is still arriving.
@@ -326,16 +327,22 @@ def test_server_killed_mid_upload_and_mid_visit_leaves_no_half_record(
 
 
 def extend_window(user) -> None:
+    """Let `user` enter a visit made now, whatever today's date: inside a window nothing is
+    needed; between windows the quarter that just closed is extended past today."""
     from accounts.roles import Role
-    from common.quarters import Quarter
+    from common.quarters import default_quarter, window_for
     from tests import factories as f
     from visits.services import extension_grant
 
+    now = timezone.now()
+    quarter = default_quarter(now)  # the latest quarter whose window has opened
+    if window_for(quarter).contains(now):
+        return
     office = f.UserFactory(role=Role.COUNTY_OFFICE, region=user.region.parent, is_staff=True)
     extension_grant(
         user=office,
-        quarter=Quarter(2026, 4),
-        until=timezone.now() + timedelta(days=2),
+        quarter=quarter,
+        until=now + timedelta(days=2),
         reason="故障测试",
         area=user.region,
     )
@@ -382,7 +389,8 @@ def test_cleanup_orphans_removes_old_unreferenced_files_only(
     )
     assert result.returncode == 0, result.stderr
     assert not old_orphan.exists()
-    assert young_orphan.exists() and referenced.exists()
+    assert young_orphan.exists()
+    assert referenced.exists()
     assert "deleted 1 orphan file(s)" in result.stdout
 
 

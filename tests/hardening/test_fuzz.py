@@ -241,7 +241,8 @@ def test_exports_survive_control_characters(world: World, api_client):
     spreadsheet import or older rows may still carry it.)"""
     office = api_client.as_user(world.users["county_office"])
     patched = office.patch(f"/households/{world.a.household.pk}", {"head_name": "张\x07三"})
-    assert patched.status_code == 422 and "控制字符" in str(patched.json()["detail"])
+    assert patched.status_code == 422
+    assert "控制字符" in str(patched.json()["detail"])
     world.a.household.head_name = "张\x07三"
     world.a.household.save(update_fields=["head_name"])
     world.a.grievance.text = "资金\x01不公开"

@@ -80,7 +80,8 @@ def test_metadata(api_client, passbook, town_a_office):
     )
     assert body["exif_lat"] is None
     assert (body["width"], body["height"]) == (320, 240)
-    assert body["has_display"] and body["has_thumbnail"]
+    assert body["has_display"]
+    assert body["has_thumbnail"]
     assert body["region"] == town_a_office.region_id
 
 
@@ -99,8 +100,10 @@ def test_file_headers_and_bytes(api_client, passbook, helper_a_user, monkeypatch
     blocks = body_blocks(response)
     with default_storage.open(passbook.original.name, "rb") as fh:
         original = fh.read()
-    assert b"".join(blocks) == original and response["Content-Length"] == str(len(original))
-    assert all(len(b) <= responses.BLOCK_SIZE for b in blocks) and len(blocks) > 1
+    assert b"".join(blocks) == original
+    assert response["Content-Length"] == str(len(original))
+    assert all(len(b) <= responses.BLOCK_SIZE for b in blocks)
+    assert len(blocks) > 1
 
 
 def test_passbook_views_by_staff_are_audited(api_client, passbook, helper_a_user, town_a_office):

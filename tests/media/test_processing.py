@@ -46,16 +46,19 @@ def test_derivatives_sizes_and_no_metadata(helper_a_user):
     photo = receive(data, helper_a_user)
     processing.photo_process(photo_id=photo.pk)
     photo.refresh_from_db()
-    assert photo.status == PhotoStatus.PROCESSED and photo.processing_error == ""
+    assert photo.status == PhotoStatus.PROCESSED
+    assert photo.processing_error == ""
     display, thumb = open_image(photo.display.name), open_image(photo.thumbnail.name)
     assert display.size == (1600, 1200)
     assert max(thumb.size) == 400
     assert display.format == thumb.format == "JPEG"
-    assert "exif" not in display.info and not display.getexif()
+    assert "exif" not in display.info
+    assert not display.getexif()
     with default_storage.open(photo.display.name, "rb") as fh:
         assert read_exif(fh, content_type="image/jpeg").taken_at is None
     assert (photo.width, photo.height) == (3200, 2400)
-    assert len(photo.phash) == 16 and len(photo.phash_rotated) == 16
+    assert len(photo.phash) == 16
+    assert len(photo.phash_rotated) == 16
     int(photo.phash, 16)
 
 
@@ -104,7 +107,8 @@ def test_undecodable_photo_is_marked_failed_not_raised(helper_a_user, monkeypatc
     photo.refresh_from_db()
     assert result.status == photo.status == PhotoStatus.FAILED
     assert photo.processing_error
-    assert not photo.display and not photo.thumbnail
+    assert not photo.display
+    assert not photo.thumbnail
     assert hook_calls == []
 
 

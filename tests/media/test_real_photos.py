@@ -87,7 +87,8 @@ def test_gps_coordinates_match_the_manifest(shared_photos, api_client, helper_a_
             assert abs(photo.exif_lat - Decimal(row["gps_lat"])) <= Decimal("0.00001"), path.name
             assert abs(photo.exif_lon - Decimal(row["gps_lon"])) <= Decimal("0.00001"), path.name
         else:
-            assert photo.exif_lat is None and photo.exif_lon is None, path.name
+            assert photo.exif_lat is None, path.name
+            assert photo.exif_lon is None, path.name
         if row["exif_datetime_original"]:
             # Local time without a zone is China's, unless OffsetTimeOriginal says otherwise.
             zone = OFFSETS.get(path.name, SHANGHAI)
@@ -102,7 +103,8 @@ def test_no_gps_photos_have_no_position(shared_photos, api_client, helper_a_user
     for path in files(shared_photos, "no_gps"):
         response = post(api_client, path)
         assert response.status_code == 201, path.name
-        assert response.json()["exif_lat"] is None and response.json()["exif_lon"] is None
+        assert response.json()["exif_lat"] is None
+        assert response.json()["exif_lon"] is None
 
 
 def test_heic_files_are_accepted_and_processed(
@@ -118,7 +120,8 @@ def test_heic_files_are_accepted_and_processed(
         assert photo.status == PhotoStatus.PROCESSED, photo.processing_error
         with default_storage.open(photo.display.name, "rb") as fh:
             display = Image.open(io.BytesIO(fh.read()))
-        assert display.format == "JPEG" and max(display.size) <= 1600
+        assert display.format == "JPEG"
+        assert max(display.size) <= 1600
         # Upright already: the display copy keeps the stored photo's proportions.
         assert (display.width > display.height) == (photo.width > photo.height)
     gps = Photo.objects.get(sha256=_sha(shared_photos / "heic/IMG_5195.HEIC"))

@@ -29,7 +29,8 @@ def test_jpeg_with_exif_is_stored_untouched_and_processed(
     body = response.json()
     assert body["id"] == str(photo_id)
     assert body["taken_at"] == "2025-12-22T10:30:00+08:00"
-    assert body["exif_lat"] == pytest.approx(32.325) and body["exif_lon"] == pytest.approx(121.1875)
+    assert body["exif_lat"] == pytest.approx(32.325)
+    assert body["exif_lon"] == pytest.approx(121.1875)
 
     photo = Photo.objects.get(pk=photo_id)
     assert photo.uploaded_by == helper_a_user
@@ -38,18 +39,22 @@ def test_jpeg_with_exif_is_stored_untouched_and_processed(
         assert fh.read() == jpeg_with_gps  # the original, byte for byte
     assert photo.sha256 == hashlib.sha256(jpeg_with_gps).hexdigest()
     assert photo.size_bytes == len(jpeg_with_gps)
-    assert photo.original.name.startswith("photos/") and str(photo_id) in photo.original.name
+    assert photo.original.name.startswith("photos/")
+    assert str(photo_id) in photo.original.name
     # The immediate tasks backend ran the processing after the commit.
     assert photo.status == PhotoStatus.PROCESSED
-    assert photo.phash and len(photo.phash) == 16
-    assert photo.display and photo.thumbnail
+    assert photo.phash
+    assert len(photo.phash) == 16
+    assert photo.display
+    assert photo.thumbnail
 
 
 def test_png_is_accepted(helper_client):
     response = helper_client.post("/photos", data=form(make_png(), name="a.png"))
     assert response.status_code == 201, response.content
     assert response.json()["content_type"] == "image/png"
-    assert response.json()["taken_at"] is None and response.json()["exif_lat"] is None
+    assert response.json()["taken_at"] is None
+    assert response.json()["exif_lat"] is None
 
 
 def test_same_uuid_same_bytes_replays_the_first_answer(helper_client, jpeg_with_gps):
@@ -231,7 +236,9 @@ def test_resident_uploads_a_grievance_photo_without_login(db, api_client, jpeg_w
     assert response.status_code == 201, response.content
     assert set(response.json()) == {"id", "kind", "status"}  # nothing read from the file
     photo = Photo.objects.get(pk=photo_id)
-    assert photo.uploaded_by is None and photo.kind == "grievance" and photo.region is None
+    assert photo.uploaded_by is None
+    assert photo.kind == "grievance"
+    assert photo.region is None
     again = api_client.post(
         "/public/photos", data={"file": upload(jpeg_with_gps), "id": str(photo_id)}
     )

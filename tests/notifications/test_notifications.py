@@ -44,7 +44,8 @@ def test_inbox_lists_only_my_notifications_and_marks_read(api_client, town_a_off
     notify(recipients=[town_b_office], kind="test", title="给B", dedupe_key="b")
     client = api_client.as_user(town_a_office)
     items = client.get("/me/notifications").json()["items"]
-    assert [i["title"] for i in items] == ["给A"] and items[0]["read"] is False
+    assert [i["title"] for i in items] == ["给A"]
+    assert items[0]["read"] is False
     other_id = Notification.objects.get(recipient=town_b_office).pk
     # Marking someone else's notification changes nothing.
     assert client.post("/me/notifications/read", {"ids": [other_id]}).json() == {"marked": 0}
@@ -73,10 +74,12 @@ def test_run_due_jobs_twice_sends_once(monkeypatch, town_a_office, capsys):
     call_command("run_due_jobs", "--now", "2026-11-23T08:00:00+08:00")
     call_command("run_due_jobs", "--now", "2026-11-23T08:05:00+08:00")
     out = capsys.readouterr().out
-    assert "'sent': 1" in out and "'sent': 0" in out
+    assert "'sent': 1" in out
+    assert "'sent': 0" in out
     assert Notification.objects.filter(kind="tick").count() == 1
     lock = JobLock.objects.get()
-    assert lock.last_finished_at is not None and lock.last_summary["sent"] == 0
+    assert lock.last_finished_at is not None
+    assert lock.last_summary["sent"] == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -146,7 +149,8 @@ def test_notify_many_goes_in_batches_and_only_the_new_are_sent(
         django_assert_max_num_queries(3),
     ):
         created = notify(recipients=users, kind="test", title="提醒", dedupe_key="k2")
-    assert created == 1001 and len(callbacks) == 1  # one push for all of them
+    assert created == 1001
+    assert len(callbacks) == 1
     assert Notification.objects.filter(dedupe_key="k2").count() == 1201
     new = Notification.objects.filter(dedupe_key="k2", recipient__in=users[200:])
     assert new.count() == 1001

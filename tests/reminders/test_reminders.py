@@ -118,7 +118,8 @@ def test_closing_soon_from_the_8th_to_those_still_missing_with_sms(
     notes = Notification.objects.filter(kind=reminders.KIND_CLOSING)
     mine = notes.get(recipient=field["helper_user"])
     assert mine.title == "2026年第4季度走访录入1月10日截止,还有1户未走访"
-    assert "还有1户结对户未走访" in mine.body and mine.payload["remaining"] == 1
+    assert "还有1户结对户未走访" in mine.body
+    assert mine.payload["remaining"] == 1
     unit_note = notes.get(recipient=field["unit_user"])
     assert "还有1个挂钩薄弱村未走访" in unit_note.body
     assert notes.count() == 2
@@ -130,7 +131,8 @@ def test_closing_soon_from_the_8th_to_those_still_missing_with_sms(
     assert summary["closing_helpers_without_login"] == 1
     with django_capture_on_commit_callbacks(execute=True):
         jobs.run(now=at("2027-01-09 12:00"))
-    assert notes.count() == 2 and len(memory_sms) == 1  # the unit's login has no phone
+    assert notes.count() == 2
+    assert len(memory_sms) == 1
 
 
 @pytest.mark.django_db
@@ -189,7 +191,8 @@ def test_coverage_reminder_on_the_first_workday_after_national_day(
     assert summary["missing_helpers_without_login"] == 2  # the no-login helper, town B's
 
     again = jobs.run(now=at("2026-10-09 10:00"))
-    assert again["coverage_offices_sent"] == 0 and again["missing_sent"] == 0
+    assert again["coverage_offices_sent"] == 0
+    assert again["missing_sent"] == 0
     assert Notification.objects.filter(kind=reminders.KIND_COVERAGE).count() == 3
 
 
@@ -218,7 +221,8 @@ def test_run_due_jobs_command_sends_once(monkeypatch, field, capsys):
     call_command("run_due_jobs", "--now", "2026-12-21T08:00:00+08:00")
     call_command("run_due_jobs", "--now", "2026-12-21T08:05:00+08:00")
     out = capsys.readouterr().out
-    assert "'open_sent': 2" in out and "'open_sent': 0" in out
+    assert "'open_sent': 2" in out
+    assert "'open_sent': 0" in out
     assert Notification.objects.filter(kind=reminders.KIND_OPEN).count() == 2
 
 

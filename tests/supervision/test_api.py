@@ -60,7 +60,8 @@ def test_risk_list_orders_by_severity_then_count(api_client, supervisor, q3):
     assert (top["flag_count"], top["risk_score"]) == (2, 8)
     assert {f["kind"] for f in top["flags"]} == {"duplicate_photo", "photo_far_from_home"}
     assert top["flags"][0]["detail"] == {"test": True}
-    assert top["village_name"] == "新光村" and top["spot_check_outcome"] is None
+    assert top["village_name"] == "新光村"
+    assert top["spot_check_outcome"] is None
 
 
 @pytest.mark.django_db
@@ -143,8 +144,10 @@ def test_draw_samples_last_quarter_in_the_area_and_records_its_seed(
     body = response.json()
     in_area_q3 = {str(q3[k].pk) for k in ("a", "b", "a0", "a1", "a2", "b1")}
     drawn = [c["visit_id"] for c in body["checks"]]
-    assert len(drawn) == len(set(drawn)) == 4 and set(drawn) <= in_area_q3
-    assert body["quarter"] == "2026Q3" and body["region"] == supervisor.region_id
+    assert len(drawn) == len(set(drawn)) == 4
+    assert set(drawn) <= in_area_q3
+    assert body["quarter"] == "2026Q3"
+    assert body["region"] == supervisor.region_id
     assert (body["population"], body["flagged_population"]) == (6, 3)
     assert [c["rank"] for c in body["checks"]] == [1, 2, 3, 4]
     assert all(c["outcome"] == "pending" for c in body["checks"])
@@ -168,7 +171,8 @@ def test_draw_samples_last_quarter_in_the_area_and_records_its_seed(
 @pytest.mark.django_db
 def test_draw_of_a_town_and_sizes(api_client, supervisor, draw_days, regions, q3, settings):
     body = draw(api_client, supervisor, size=10, region=regions.town_b.code).json()
-    assert body["sample_size"] == 2 and body["population"] == 2
+    assert body["sample_size"] == 2
+    assert body["population"] == 2
     assert draw(api_client, supervisor, size=0).status_code == 422
     settings.SPOT_CHECK_MAX_SAMPLE = 5
     assert draw(api_client, supervisor, size=6).json()["code"] == "bad_sample_size"
@@ -197,7 +201,8 @@ def test_draw_list_query_count_is_pinned(
         draw(api_client, supervisor, size=3)
     with django_assert_max_num_queries(DRAW_LIST_QUERIES):
         body = client.get("/supervision/draws").json()
-    assert body["count"] == 6 and body["items"][0]["checked"] == 0
+    assert body["count"] == 6
+    assert body["items"][0]["checked"] == 0
     with django_assert_max_num_queries(4):  # token, draw, its checks, their photos
         assert len(client.get(f"/supervision/draws/{body['items'][0]['id']}").json()["checks"]) == 3
 
@@ -228,14 +233,17 @@ def test_outcome_recorded_with_notes_and_photos(api_client, supervisor, sample, 
     response = client.post(f"/supervision/checks/{check.pk}", payload)
     assert response.status_code == 201
     body = response.json()
-    assert body["outcome"] == "problem_found" and body["outcome_label"] == "发现问题"
-    assert body["photo_ids"] == [str(photo.pk)] and body["checked_by"]
+    assert body["outcome"] == "problem_found"
+    assert body["outcome_label"] == "发现问题"
+    assert body["photo_ids"] == [str(photo.pk)]
+    assert body["checked_by"]
     # The photo now belongs to the household's village (readable by its area's staff).
     assert Photo.objects.get(pk=photo.pk).region_id == q3["a"].village_id
     # Retry: same record → 200, unchanged; a different record → 409.
     assert client.post(f"/supervision/checks/{check.pk}", payload).status_code == 200
     changed = client.post(f"/supervision/checks/{check.pk}", {"outcome": "confirmed"})
-    assert changed.status_code == 409 and changed.json()["code"] == "already_recorded"
+    assert changed.status_code == 409
+    assert changed.json()["code"] == "already_recorded"
     # Shown on the visit.
     shown = client.get(f"/visits/{q3['a'].pk}/spot-checks").json()
     assert [(c["draw_id"], c["outcome"]) for c in shown] == [(sample.pk, "problem_found")]
@@ -257,9 +265,11 @@ def test_outcome_input_is_checked(api_client, supervisor, county_office, sample,
     response = client.post(url, {"outcome": "confirmed", "photo_ids": [str(someone_elses.pk)]})
     assert response.json()["code"] == "photo_not_yours"
     check.refresh_from_db()
-    assert check.outcome == SpotCheckOutcome.PENDING and check.photos.count() == 0
+    assert check.outcome == SpotCheckOutcome.PENDING
+    assert check.photos.count() == 0
     ok = client.post(url, {"outcome": "confirmed", "notes": "已电话核实"})
-    assert ok.status_code == 201 and ok.json()["notes"] == "已电话核实"
+    assert ok.status_code == 201
+    assert ok.json()["notes"] == "已电话核实"
 
 
 @pytest.mark.django_db

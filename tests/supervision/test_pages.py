@@ -30,7 +30,8 @@ def test_risk_page_lists_flagged_visits(supervisor, flagged):
     page = logged_in(supervisor).get(reverse("supervision:risks"), {"quarter": "2026Q3"})
     assert page.status_code == 200
     text = page.content.decode()
-    assert flagged[0].household.number in text and "照片与其他走访重复" in text
+    assert flagged[0].household.number in text
+    assert "照片与其他走访重复" in text
     assert flagged[1].household.number not in text  # not flagged
 
 
@@ -48,7 +49,8 @@ def test_draw_page_refuses_outside_the_days(supervisor, clock, flagged):
     clock.set("2026-11-02 10:00")
     client = logged_in(supervisor)
     page = client.get(reverse("supervision:spot_checks")).content.decode()
-    assert "抽查只能在每季度首月20日至30日进行" in page and 'name="size"' not in page
+    assert "抽查只能在每季度首月20日至30日进行" in page
+    assert 'name="size"' not in page
     followed = client.post(reverse("supervision:spot_checks"), {"size": "2"}, follow=True)
     assert "抽查只能在每季度首月20日至30日进行" in followed.content.decode()
     assert SpotCheckDraw.objects.count() == 0
@@ -61,7 +63,8 @@ def test_draw_and_record_an_outcome_with_a_photo(supervisor, draw_days, flagged,
     draw = SpotCheckDraw.objects.get()
     assert response.url == reverse("supervision:spot_check_draw", args=[draw.pk])
     detail = client.get(response.url, {"verify": "1"}).content.decode()
-    assert str(draw.seed) in detail and "结果相同" in detail
+    assert str(draw.seed) in detail
+    assert "结果相同" in detail
     check = draw.checks.get(visit=flagged[0])
     photo = SimpleUploadedFile("c.jpg", make_jpeg(seed=7), content_type="image/jpeg")
     done = client.post(
@@ -69,11 +72,14 @@ def test_draw_and_record_an_outcome_with_a_photo(supervisor, draw_days, flagged,
         {"outcome": "problem_found", "notes": "照片为他户场景", "photos": photo},
         follow=True,
     )
-    assert "第" in done.content.decode() and "核查结果已记录" in done.content.decode()
+    assert "第" in done.content.decode()
+    assert "核查结果已记录" in done.content.decode()
     check.refresh_from_db()
-    assert check.outcome == SpotCheckOutcome.PROBLEM_FOUND and check.notes == "照片为他户场景"
+    assert check.outcome == SpotCheckOutcome.PROBLEM_FOUND
+    assert check.notes == "照片为他户场景"
     stored = check.photos.get().photo
-    assert stored.kind == "spot_check" and stored.region_id == flagged[0].village_id
+    assert stored.kind == "spot_check"
+    assert stored.region_id == flagged[0].village_id
     listing = client.get(reverse("supervision:spot_checks")).content.decode()
     assert f'href="{reverse("supervision:spot_check_draw", args=[draw.pk])}"' in listing
 

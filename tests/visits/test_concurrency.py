@@ -67,7 +67,8 @@ def test_ten_identical_posts_at_once_make_one_visit(helper_a_user, household_a):
     assert all(isinstance(r, tuple) for r in results), results
     assert sorted(created for _, created in results) == [False] * 9 + [True]
     assert {visit.pk for visit, _ in results} == {data.id}
-    assert Visit.objects.count() == 1 and VisitPhoto.objects.count() == 4
+    assert Visit.objects.count() == 1
+    assert VisitPhoto.objects.count() == 4
     assert QuarterIncome.objects.filter(current=True).count() == 1
 
 
@@ -79,8 +80,10 @@ def test_two_visits_racing_for_one_photo(helper_a_user, household_a):
     )
     won = [r for r in results if isinstance(r, tuple)]
     lost = [r for r in results if isinstance(r, AppError)]
-    assert len(won) == 1 and len(lost) == 4, results
-    assert {e.code for e in lost} == {"photo_used"} and {e.status for e in lost} == {409}
+    assert len(won) == 1, results
+    assert len(lost) == 4, results
+    assert {e.code for e in lost} == {"photo_used"}
+    assert {e.status for e in lost} == {409}
     assert Visit.objects.count() == 1
 
 
@@ -144,4 +147,5 @@ def test_a_submission_locks_its_household_not_its_village(helper_a_user, househo
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("RESET lock_timeout")
-    assert created and visit.village_id == household_a.village_id
+    assert created
+    assert visit.village_id == household_a.village_id

@@ -95,7 +95,8 @@ def test_exit_candidates_for_the_office_of_their_area(
     body = api_client.as_user(town_a_office).get("/exit-candidates").json()
     assert [row["household_id"] for row in body["items"]] == [rich.pk]
     row = body["items"][0]
-    assert row["quarter"] == "2026Q4" and Decimal(row["threshold"]) == Decimal("7000")
+    assert row["quarter"] == "2026Q4"
+    assert Decimal(row["threshold"]) == Decimal("7000")
     assert Decimal(row["income_per_person"]) == Decimal("7500")
     assert (
         api_client.__class__().as_user(county_office).get("/exit-candidates").json()["count"] == 1

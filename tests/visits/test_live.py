@@ -50,7 +50,9 @@ async def test_office_of_the_area_sees_a_visit_live(
     village, ok_village = await _connect(town_a_office, regions.village_a1.code)
     other_village, ok_other = await _connect(town_a_office, regions.village_a2.code)
     try:
-        assert ok_county and ok_village and ok_other
+        assert ok_county
+        assert ok_village
+        assert ok_other
         photos = await sync_to_async(visit_photos)(helper_a_user, taken=at("2026-12-25 10:00"))
         data = VisitInput(
             id=uuid.uuid4(),

@@ -60,7 +60,8 @@ def test_reencoded_copy_is_a_near_duplicate(helper_a_user, household_a, regions)
     assert second[1].phash, "media's processing ran on commit and stored the hash"
     visit = _submit(helper_a_user, household, second, visited_at=at("2026-12-25 10:30"))
     flag = VisitFlag.objects.get(visit=visit, kind=FlagKind.NEAR_DUPLICATE_PHOTO)
-    assert flag.photo_id == second[1].pk and flag.detail["hamming_distance"] <= 8
+    assert flag.photo_id == second[1].pk
+    assert flag.detail["hamming_distance"] <= 8
     assert not VisitFlag.objects.filter(visit=visit, kind=FlagKind.DUPLICATE_PHOTO).exists()
 
 

@@ -118,9 +118,13 @@ def test_my_households_with_quarter_status(
     rows = {row["id"]: row for row in body["items"]}
     assert ended.pk not in rows
     mine = rows[household_a.pk]
-    assert mine["visited"] is True and mine["quarter"] == "2026Q4" and mine["quarter_visits"] == 1
-    assert mine["last_visit_id"] == posted["id"] and mine["flags"] == posted["flag_count"]
-    assert rows[others[0].pk]["visited"] is False and rows[others[0].pk]["last_visit_id"] is None
+    assert mine["visited"] is True
+    assert mine["quarter"] == "2026Q4"
+    assert mine["quarter_visits"] == 1
+    assert mine["last_visit_id"] == posted["id"]
+    assert mine["flags"] == posted["flag_count"]
+    assert rows[others[0].pk]["visited"] is False
+    assert rows[others[0].pk]["last_visit_id"] is None
     # Another quarter has its own status.
     q3 = client.get("/me/households", {"quarter": "2026Q3"}).json()["items"]
     assert all(row["visited"] is False for row in q3)

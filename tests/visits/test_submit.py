@@ -36,17 +36,20 @@ def test_accepted_visit_is_stored_in_wgs84_with_income(
     response = helper_client.post("/visits", body)
     assert response.status_code == 201, response.json()
     out = response.json()
-    assert out["quarter"] == "2026Q4" and out["household_id"] == household_a.pk
+    assert out["quarter"] == "2026Q4"
+    assert out["household_id"] == household_a.pk
     assert sorted(p["kind"] for p in out["photos"]) == sorted(
         ["location", "scene", "passbook", "handbook"]
     )
     visit = Visit.objects.get(pk=body["id"])
-    assert visit.helper == helper_a and visit.pairing.helper == helper_a
+    assert visit.helper == helper_a
+    assert visit.pairing.helper == helper_a
     assert visit.coord_system == "gcj02"
     # GCJ-02 input is shifted a few hundred metres back to WGS-84.
     assert abs(float(visit.lat) - 32.312) > 0.001 or abs(float(visit.lon) - 121.185) > 0.003
     income = QuarterIncome.objects.get(household=household_a, year=2026, quarter=4, current=True)
-    assert str(income.operating) == "-200.50" and income.visit == visit
+    assert str(income.operating) == "-200.50"
+    assert income.visit == visit
     # Its photos now belong to the household's village (who may read the household may read them).
     assert {p.region_id for p in (vp.photo for vp in visit.visit_photos.all())} == {
         household_a.village_id
@@ -71,7 +74,8 @@ def test_retry_with_same_content_replays_and_other_content_conflicts(
     assert helper_client.post("/visits", respelled).status_code == 200
     changed = {**body, "income": {**body["income"], "wages": "3100.00"}}
     conflict = helper_client.post("/visits", changed)
-    assert conflict.status_code == 409 and conflict.json()["code"] == "idempotency_conflict"
+    assert conflict.status_code == 409
+    assert conflict.json()["code"] == "idempotency_conflict"
     assert Visit.objects.count() == 1
 
 
@@ -117,7 +121,8 @@ def test_extension_lets_an_early_visit_in(
         "/visits", payload(household_a, photos, visited_at=at("2026-11-15 10:00"))
     )
     assert response.status_code == 201, response.json()
-    assert response.json()["extension_id"] == ext.pk and response.json()["quarter"] == "2026Q4"
+    assert response.json()["extension_id"] == ext.pk
+    assert response.json()["quarter"] == "2026Q4"
 
 
 def test_a_january_visit_in_the_window_is_q4(api_client, helper_a_user, household_a, clock):
@@ -126,7 +131,8 @@ def test_a_january_visit_in_the_window_is_q4(api_client, helper_a_user, househol
     response = api_client.as_user(helper_a_user).post(
         "/visits", payload(household_a, photos, visited_at=at("2027-01-05 10:00"))
     )
-    assert response.status_code == 201 and response.json()["quarter"] == "2026Q4"
+    assert response.status_code == 201
+    assert response.json()["quarter"] == "2026Q4"
 
 
 def test_entry_closed_after_the_window_even_for_a_visit_inside_it(
@@ -137,14 +143,16 @@ def test_entry_closed_after_the_window_even_for_a_visit_inside_it(
     response = api_client.as_user(helper_a_user).post(
         "/visits", payload(household_a, photos, visited_at=VISITED)
     )
-    assert response.status_code == 422 and response.json()["code"] == "window_closed"
+    assert response.status_code == 422
+    assert response.json()["code"] == "window_closed"
 
 
 def test_visit_in_the_future_is_refused(helper_client, household_a, photos):
     response = helper_client.post(
         "/visits", payload(household_a, photos, visited_at=at("2026-12-26 10:00"))
     )
-    assert response.status_code == 422 and response.json()["code"] == "visited_in_future"
+    assert response.status_code == 422
+    assert response.json()["code"] == "visited_in_future"
 
 
 def test_household_not_paired_on_that_date(
@@ -154,11 +162,13 @@ def test_household_not_paired_on_that_date(
     for household_id in (household_b.pk, 999_999):
         body = payload(household_a, photos, visited_at=VISITED, household_id=household_id)
         response = helper_client.post("/visits", body)
-        assert response.status_code == 422 and response.json()["code"] == "not_paired"
+        assert response.status_code == 422
+        assert response.json()["code"] == "not_paired"
     # Paired now, but the pairing started after the visit's date.
     Pairing.objects.filter(household=household_a).update(start_date="2026-12-26")
     response = helper_client.post("/visits", payload(household_a, photos, visited_at=VISITED))
-    assert response.status_code == 422 and response.json()["code"] == "not_paired"
+    assert response.status_code == 422
+    assert response.json()["code"] == "not_paired"
     assert "2026-12-25" in response.json()["message"]
 
 
@@ -169,7 +179,8 @@ def test_photo_refusals(helper_client, household_a, photos, helper_a_user, regio
     for extra in (theirs.pk, uuid.uuid4()):
         body = payload(household_a, [*photos, type("P", (), {"pk": extra})], visited_at=VISITED)
         response = helper_client.post("/visits", body)
-        assert response.status_code == 422 and response.json()["code"] == "photo_unknown"
+        assert response.status_code == 422
+        assert response.json()["code"] == "photo_unknown"
     # A missing kind.
     response = helper_client.post(
         "/visits", payload(household_a, [*photos[:3], photos[0]], visited_at=VISITED)
@@ -182,7 +193,8 @@ def test_photo_refusals(helper_client, household_a, photos, helper_a_user, regio
     response = helper_client.post(
         "/visits", payload(household_a, [*photos, grievance], visited_at=VISITED)
     )
-    assert response.status_code == 422 and response.json()["code"] == "photo_wrong_kind"
+    assert response.status_code == 422
+    assert response.json()["code"] == "photo_wrong_kind"
     assert Visit.objects.count() == 0
 
 
@@ -194,7 +206,8 @@ def test_photo_already_used_by_another_visit(helper_client, household_a, photos,
     fresh = visit_photos(helper_a_user, taken=VISITED, seed=5)
     reused = [*fresh[:3], photos[3]]
     response = helper_client.post("/visits", payload(household_a, reused, visited_at=VISITED))
-    assert response.status_code == 409 and response.json()["code"] == "photo_used"
+    assert response.status_code == 409
+    assert response.json()["code"] == "photo_used"
     assert VisitPhoto.objects.count() == 4
 
 
@@ -230,7 +243,8 @@ def test_naive_time_and_bad_coordinate_system_are_refused(helper_client, househo
 def test_staff_cannot_submit(api_client, town_a_office, household_a, photos, in_window):
     body = payload(household_a, photos, visited_at=VISITED)
     response = api_client.as_user(town_a_office).post("/visits", body)
-    assert response.status_code == 403 and response.json()["code"] == "not_helper"
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_helper"
 
 
 def test_later_visit_replaces_income_keeping_history(
@@ -246,7 +260,8 @@ def test_later_visit_replaces_income_keeping_history(
     records = QuarterIncome.objects.filter(household=household_a, year=2026, quarter=4)
     assert records.count() == 2
     current = records.get(current=True)
-    assert str(current.wages) == "3500.00" and current.replaces.wages == 3000
+    assert str(current.wages) == "3500.00"
+    assert current.replaces.wages == 3000
     assert current.replaces.replaced_by == current
 
 
@@ -301,6 +316,7 @@ def test_entry_under_an_extension_reads_the_extensions_once(
     with CaptureQueriesContext(connection) as queries:
         response = _post_visit(api_client, helper_a_user, household_a, visited="2026-11-23 10:00")
     assert response.status_code == 201, response.json()
-    assert response.json()["quarter"] == "2026Q4" and response.json()["extension_id"]
+    assert response.json()["quarter"] == "2026Q4"
+    assert response.json()["extension_id"]
     reads = [q for q in queries.captured_queries if "visits_windowextension" in q["sql"]]
     assert len(reads) == 1

@@ -55,7 +55,8 @@ def test_unit_visits_its_weak_village(
     data = body(weak_village, photos_for(unit_user))
     first = client.post("/village-visits", data)
     assert first.status_code == 201, first.json()
-    assert first.json()["quarter"] == "2026Q4" and first.json()["collective_income"] == "125000.50"
+    assert first.json()["quarter"] == "2026Q4"
+    assert first.json()["collective_income"] == "125000.50"
     assert client.post("/village-visits", data).status_code == 200
     changed = client.post("/village-visits", {**data, "collective_income": "1.00"})
     assert changed.status_code == 409
@@ -76,7 +77,8 @@ def test_unit_visits_its_weak_village(
     mine = client.get("/me/villages").json()
     assert mine["count"] == 1
     row = mine["items"][0]
-    assert row["village"] == weak_village.pk and row["visited"] is True
+    assert row["village"] == weak_village.pk
+    assert row["visited"] is True
     assert row["quarter_income"] == "125000.50"
 
 
@@ -85,16 +87,19 @@ def test_same_window_and_pairing_rules(api_client, unit_user, weak_village, pair
     client = api_client.as_user(unit_user)
     data = body(weak_village, photos_for(unit_user), visited_at=at("2026-11-20 10:00").isoformat())
     response = client.post("/village-visits", data)
-    assert response.status_code == 422 and response.json()["code"] == "window_closed"
+    assert response.status_code == 422
+    assert response.json()["code"] == "window_closed"
     clock.set("2026-12-25 12:00")
     client = api_client.__class__().as_user(unit_user)
     other = f.WeakVillageFactory(village=regions.village_b1)
     response = client.post("/village-visits", body(other, photos_for(unit_user, seed=5)))
-    assert response.status_code == 422 and response.json()["code"] == "not_paired"
+    assert response.status_code == 422
+    assert response.json()["code"] == "not_paired"
     # Passbook and handbook photos are not asked of a village; location and scene are.
     only_scene = [make_photo(unit_user, "scene", taken=VISITED, seed=9)] * 2
     response = client.post("/village-visits", body(weak_village, only_scene))
-    assert response.status_code == 422 and response.json()["code"] == "photo_kind_missing"
+    assert response.status_code == 422
+    assert response.json()["code"] == "photo_kind_missing"
 
 
 def test_helpers_cannot_submit_village_visits(

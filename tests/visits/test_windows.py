@@ -14,9 +14,12 @@ Q4 = Quarter(2026, 4)
 
 
 def test_quarter_parsing_and_arithmetic():
-    assert Quarter.parse("2026Q3") == Q3 and Quarter.parse(" 2026q4 ") == Q4
-    assert str(Q4) == "2026Q4" and Q4.label == "2026年第4季度"
-    assert Q4.shift(1) == Quarter(2027, 1) and Quarter(2027, 1).shift(-1) == Q4
+    assert Quarter.parse("2026Q3") == Q3
+    assert Quarter.parse(" 2026q4 ") == Q4
+    assert str(Q4) == "2026Q4"
+    assert Q4.label == "2026年第4季度"
+    assert Q4.shift(1) == Quarter(2027, 1)
+    assert Quarter(2027, 1).shift(-1) == Q4
     for bad in ("2026Q5", "2026-3", "", "Q3"):
         with pytest.raises(ValueError):
             Quarter.parse(bad)
@@ -68,9 +71,11 @@ def test_naive_moment_is_refused():
 @pytest.mark.django_db
 def test_entry_allowed_inside_window_and_refused_outside(helper_a):
     inside = entry_allowed(helper_a, Q4, at("2026-12-21 00:00"))
-    assert inside.allowed and inside.extension is None
+    assert inside.allowed
+    assert inside.extension is None
     outside = entry_allowed(helper_a, Q4, at("2027-01-11 00:00"))
-    assert not outside.allowed and outside.code == "window_closed"
+    assert not outside.allowed
+    assert outside.code == "window_closed"
     assert outside.reason == "2026年第4季度走访录入时间为2026-12-21至2027-01-10"
 
 
@@ -85,9 +90,12 @@ def test_extension_for_a_helper(helper_a, regions, town_a_office):
         helper=helper_a,
         now=granted,
     )
-    assert ext.granted_by == town_a_office and ext.region_id == regions.town_a.code
+    assert ext.granted_by == town_a_office
+    assert ext.region_id == regions.town_a.code
     late = entry_allowed(helper_a, Q4, at("2027-01-19 23:59"))
-    assert late.allowed and late.extension == ext and late.code == "extended"
+    assert late.allowed
+    assert late.extension == ext
+    assert late.code == "extended"
     assert not entry_allowed(helper_a, Q4, at("2027-01-20 00:00")).allowed
     # Only this helper, only this quarter.
     other = f.HelperFactory(region=regions.town_a)
@@ -166,7 +174,9 @@ def test_window_endpoint(api_client, helper_a_user, town_a_office, clock):
     clock.set("2026-11-23 12:00")
     client = api_client.as_user(helper_a_user)
     body = client.get("/visits/window").json()
-    assert body["quarter"] == "2026Q4" and body["open_now"] is False and body["allowed"] is False
+    assert body["quarter"] == "2026Q4"
+    assert body["open_now"] is False
+    assert body["allowed"] is False
     assert body["label"] == "2026年第4季度走访录入时间为2026-12-21至2027-01-10"
     office = api_client.__class__().as_user(town_a_office)
     created = office.post(
@@ -180,11 +190,14 @@ def test_window_endpoint(api_client, helper_a_user, town_a_office, clock):
     )
     assert created.status_code == 201, created.json()
     body = client.get("/visits/window").json()
-    assert body["allowed"] is True and body["open_now"] is False
+    assert body["allowed"] is True
+    assert body["open_now"] is False
     assert body["extension"]["reason"] == "提前录入试点"
     clock.set("2026-12-25 12:00")
     body = api_client.__class__().as_user(helper_a_user).get("/visits/window").json()
-    assert body["open_now"] is True and body["allowed"] is True and body["extension"] is None
+    assert body["open_now"] is True
+    assert body["allowed"] is True
+    assert body["extension"] is None
 
 
 @pytest.mark.django_db
