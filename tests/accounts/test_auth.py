@@ -100,7 +100,8 @@ def test_a_session_write_without_its_csrf_token_is_still_refused(town_a_office):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(town_a_office)
     response = browser.post("/api/v1/visits/window-extensions", {}, content_type="application/json")
-    assert response.status_code == 403 and response.json()["code"] == "csrf_failed"
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
 
 
 def test_logout_revokes_the_token(client, town_a_office):

@@ -55,7 +55,8 @@ def test_amounts_become_exact_two_decimal_text():
         'income.checkAmount("", c), income.checkAmount("10000001", c),'
         'income.checkAmount("10000000", c)]))'
     )
-    assert "error" in checked[0] and "上限" in checked[1]["error"]
+    assert "error" in checked[0]
+    assert "上限" in checked[1]["error"]
     assert checked[2] == {"value": "10000000.00"}
 
 

@@ -57,13 +57,15 @@ def test_a_visit_saved_offline_is_kept_and_sent_once(phone, proxy, open_entry, p
     phone.until(lambda: phone.household_status(household.pk) == "waiting", what="list offline")
     stored = phone.stored()
     assert [r["state"] for r in stored["outbox"]] == ["waiting"]
-    assert len(stored["photos"]) == 4 and not any(p["sent"] for p in stored["photos"])
+    assert len(stored["photos"]) == 4
+    assert not any(p["sent"] for p in stored["photos"])
     assert all(p["fix"] and p["fix"]["accuracy"] == 8 for p in stored["photos"])
     phone.shot("app-06-reopened-offline")
     phone.go("#/outbox")
     phone.wait_css('.outbox-item[data-state="waiting"]')
     phone.shot("app-07-outbox-waiting")
-    assert Visit.objects.count() == 0 and Photo.objects.count() == 0
+    assert Visit.objects.count() == 0
+    assert Photo.objects.count() == 0
 
     # Back in signal: the app sends the photos, then the visit, and forgets them.
     proxy.restore()
@@ -74,7 +76,8 @@ def test_a_visit_saved_offline_is_kept_and_sent_once(phone, proxy, open_entry, p
     phone.shot("app-08-sent")
 
     visit = Visit.objects.get()
-    assert visit.household_id == household.pk and visit.submitted_by == open_entry.helper
+    assert visit.household_id == household.pk
+    assert visit.submitted_by == open_entry.helper
     assert (str(visit.wages), str(visit.operating), str(visit.transfers)) == (
         "3200.00",
         "-150.50",
@@ -82,10 +85,12 @@ def test_a_visit_saved_offline_is_kept_and_sent_once(phone, proxy, open_entry, p
     )
     assert visit.passbook_checked is True
     photos = {p.kind: p for p in Photo.objects.all()}
-    assert sorted(photos) == sorted(photo_files) and visit.visit_photos.count() == 4
+    assert sorted(photos) == sorted(photo_files)
+    assert visit.visit_photos.count() == 4
     for kind, photo in photos.items():
         assert photo.size_bytes == photo_files[kind].stat().st_size  # the bytes, untouched
-        assert photo.client_lat is not None and photo.client_accuracy_m == 8
+        assert photo.client_lat is not None
+        assert photo.client_accuracy_m == 8
         assert photo.client_taken_at is not None
         assert (photo.exif_lat is not None) == (kind in ("location", "scene"))
     # Stripped GPS with a good device position raises no position flag.
@@ -156,7 +161,8 @@ def test_a_pairing_units_village_visit_offline(
             lambda: phone.css(f'a.place[data-key="{key}"][data-status="visited"]'), timeout=60
         )
         visit = VillageVisit.objects.get()
-        assert visit.unit == unit and str(visit.collective_income) == "-12500.50"
+        assert visit.unit == unit
+        assert str(visit.collective_income) == "-12500.50"
         assert visit.visit_photos.count() == 2
         assert phone.stored()["outbox"] == []
     finally:

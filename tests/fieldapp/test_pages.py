@@ -25,8 +25,10 @@ def test_the_page_needs_no_login_and_runs_only_its_own_files(client: Client):
     assert '<link rel="manifest" href="/app/manifest.webmanifest">' in html
     assert response["Cache-Control"] == "no-cache"
     policy = response["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "connect-src 'self'" in policy
-    assert "unsafe-inline" not in policy and "<script>" not in html  # no inline script
+    assert "script-src 'self'" in policy
+    assert "connect-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "<script>" not in html  # no inline script
 
 
 def test_the_service_worker_is_served_from_the_app_scope_uncached(client: Client):
@@ -37,7 +39,8 @@ def test_the_service_worker_is_served_from_the_app_scope_uncached(client: Client
     script = response.content.decode()
     assert f'const VERSION = "{shell.version()}";' in script
     precache = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", script).group(1))
-    assert precache[0] == "/app/" and set(precache[1:]) == set(shell.asset_urls())
+    assert precache[0] == "/app/"
+    assert set(precache[1:]) == set(shell.asset_urls())
     assert "/static/fieldapp/js/main.js" in precache
     # Every file the worker keeps exists: one missing would fail the whole install.
     for url in precache:
@@ -50,7 +53,8 @@ def test_the_manifest_makes_the_app_installable(client: Client):
     assert response["Content-Type"] == "application/manifest+json"
     manifest = json.loads(body(response))
     assert manifest["start_url"] == manifest["scope"] == "/app/"
-    assert manifest["display"] == "standalone" and manifest["lang"] == "zh-CN"
+    assert manifest["display"] == "standalone"
+    assert manifest["lang"] == "zh-CN"
     sizes = {(icon["sizes"], icon.get("purpose", "any")) for icon in manifest["icons"]}
     assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
     for icon in manifest["icons"]:

@@ -55,14 +55,16 @@ def test_a_visit_refused_for_a_closed_window_stays_with_the_reason(
         what="refused again after opening",
     )
     assert [(r["state"], r["code"]) for r in stored["outbox"]] == [("refused", "window_closed")]
-    assert len(stored["photos"]) == 4 and all(p["sent"] for p in stored["photos"])
+    assert len(stored["photos"]) == 4
+    assert all(p["sent"] for p in stored["photos"])
 
     # The office extends the quarter for this helper; "resubmit" sends the visit alone.
     allow_entry_now(field.office, field.helper, visited_at=phone_now)
     phone.go("#/outbox")
     phone.tap('.outbox-item[data-state="refused"] button.retry')
     phone.until(lambda: phone.css("#outbox-empty"), timeout=60, what="sent after the extension")
-    assert Visit.objects.count() == 1 and Photo.objects.count() == 4
+    assert Visit.objects.count() == 1
+    assert Photo.objects.count() == 4
     assert Visit.objects.get().visit_photos.count() == 4
 
 
@@ -90,8 +92,10 @@ def test_an_expired_login_asks_to_log_in_and_keeps_the_outbox(
     phone.shot("app-11-login-expired")
     stored = phone.stored()
     assert [r["state"] for r in stored["outbox"]] == ["waiting"]
-    assert len(stored["photos"]) == 4 and not any(p["sent"] for p in stored["photos"])
-    assert Photo.objects.count() == 0 and Visit.objects.count() == 0
+    assert len(stored["photos"]) == 4
+    assert not any(p["sent"] for p in stored["photos"])
+    assert Photo.objects.count() == 0
+    assert Visit.objects.count() == 0
 
     # Offline use goes on without a login; the visit keeps waiting.
     phone.tap("#continue-offline")
@@ -103,5 +107,6 @@ def test_an_expired_login_asks_to_log_in_and_keeps_the_outbox(
     phone.go("#/login")
     phone.login(field.helper.username, field.password)
     phone.until(lambda: phone.household_status(field.household.pk) == "visited", timeout=60)
-    assert Visit.objects.count() == 1 and Photo.objects.count() == 4
+    assert Visit.objects.count() == 1
+    assert Photo.objects.count() == 4
     assert phone.stored()["outbox"] == []

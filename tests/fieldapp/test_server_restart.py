@@ -89,7 +89,8 @@ def test_the_server_stopped_in_the_middle_of_a_sync(server, open_entry, camera_f
 
         assert proxy.dropped == [b"POST /api/v1/visits "]  # the first answer was lost
         visit = Visit.objects.get()
-        assert visit.visit_photos.count() == 4 and Photo.objects.count() == 4
+        assert visit.visit_photos.count() == 4
+        assert Photo.objects.count() == 4
         assert sorted(p.size_bytes for p in Photo.objects.all()) == sorted(
             f.stat().st_size for f in camera_files.values()
         )

@@ -39,7 +39,8 @@ def test_a_new_service_worker_keeps_the_outbox(phone, proxy, open_entry, photo_f
     phone.wait_css('[data-banner="update"]', timeout=60)
     phone.shot("app-13-new-version")
     stored = phone.stored()
-    assert [r["state"] for r in stored["outbox"]] == ["waiting"] and len(stored["photos"]) == 4
+    assert [r["state"] for r in stored["outbox"]] == ["waiting"]
+    assert len(stored["photos"]) == 4
     phone.driver.refresh()
     phone.until(lambda: phone.version() == "new-version-2", what="the new version running")
     assert phone.driver.execute_async_script(CACHES) == ["fieldapp-new-version-2"]
@@ -57,5 +58,6 @@ def test_a_new_service_worker_keeps_the_outbox(phone, proxy, open_entry, photo_f
     block_urls(phone.driver, [])
     set_offline(phone.driver, False)
     phone.until(lambda: phone.household_status(field.household.pk) == "visited", timeout=60)
-    assert Visit.objects.count() == 1 and Visit.objects.get().visit_photos.count() == 4
+    assert Visit.objects.count() == 1
+    assert Visit.objects.get().visit_photos.count() == 4
     assert phone.stored()["outbox"] == []

@@ -140,8 +140,10 @@ def test_exif_gps_and_device_position_that_disagree(helper, household_a, setting
     )
     assert [(f["kind"], f["photo_id"]) for f in flags] == [("position_mismatch", ids[2])]
     detail = flags[0]["detail"]
-    assert 990 < detail["distance_m"] < 1010 and detail["max_distance_m"] == 200
-    assert detail["exif"] == [str(HOME[0]), str(HOME[1])] and detail["device_accuracy_m"] == 8.0
+    assert 990 < detail["distance_m"] < 1010
+    assert detail["max_distance_m"] == 200
+    assert detail["exif"] == [str(HOME[0]), str(HOME[1])]
+    assert detail["device_accuracy_m"] == 8.0
 
 
 def test_device_time_that_disagrees_with_the_exif_time(helper, household_a, settings):

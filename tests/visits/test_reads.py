@@ -175,7 +175,8 @@ def test_my_households_show_the_home_and_the_income_to_compare_with(
     assert row["earlier_income"]["income"]["total"] == "6270.00"
     # In Q1 the year has no earlier quarter; last year's Q4 is the reference.
     q1 = client.get("/me/households", {"quarter": "2027Q1"}).json()["items"][0]
-    assert q1["previous_quarter"] == "2026Q4" and q1["previous_income"] is None
+    assert q1["previous_quarter"] == "2026Q4"
+    assert q1["previous_income"] is None
     assert q1["earlier_income"] is None
 
 
@@ -207,7 +208,8 @@ def test_my_visits_of_the_quarter_with_their_flags(
     assert [v["id"] for v in body["items"]] == [flagged["id"]] + [v["id"] for v in mine[::-1]]
     first = body["items"][0]
     assert {f["kind"] for f in first["flags"]} == {"no_position"}
-    assert len(first["photos"]) == 4 and first["quarter"] == "2026Q4"
+    assert len(first["photos"]) == 4
+    assert first["quarter"] == "2026Q4"
     assert client.get("/me/visits", {"quarter": "2026Q3"}).json()["count"] == 0
     assert client.get("/me/visits", {"quarter": "junk"}).status_code == 422
     # Another helper of the same town, an office of the area: none of these are theirs.
