@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "supervision",
     "mobile_api",
     "web",
+    "fieldapp",  # the helpers' phone app at /app/ (pages layer, beside web)
     "demo",
 ]
 
@@ -301,6 +302,13 @@ GRIEVANCE_TRACK_LIMIT = env_int("GRIEVANCE_TRACK_LIMIT", 30, minimum=1)  # per 1
 VISIT_MAX_CAPTURE_GAP_HOURS = env_int("VISIT_MAX_CAPTURE_GAP_HOURS", 12, minimum=1)
 VISIT_MAX_DISTANCE_M = env_int("VISIT_MAX_DISTANCE_M", 500, minimum=1)
 VISIT_MAX_SPEED_KMH = env_int("VISIT_MAX_SPEED_KMH", 80, minimum=1)
+# Position trust: the app sends the phone's own fix and clock with each photo (phones strip GPS
+# from picked photos). A fix less accurate than this is flagged (metres, as the phone reports);
+VISIT_MAX_DEVICE_ACCURACY_M = env_int("VISIT_MAX_DEVICE_ACCURACY_M", 100, minimum=1)
+# EXIF GPS and the phone's fix farther apart than this are flagged (metres);
+VISIT_MAX_POSITION_GAP_M = env_int("VISIT_MAX_POSITION_GAP_M", 200, minimum=1)
+# and the phone's clock at capture further than this from the EXIF capture time (minutes).
+VISIT_MAX_DEVICE_TIME_GAP_MINUTES = env_int("VISIT_MAX_DEVICE_TIME_GAP_MINUTES", 10, minimum=1)
 # Near-duplicate photos (visits/neardup.py says why each number, with the measurements): bits
 # apart for photos of places and people, compared with every visit photo of the scope...
 PHASH_MAX_DISTANCE = env_int("PHASH_MAX_DISTANCE", 8, minimum=0)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("grievances/", include("grievances.urls")),
     path("coverage/", include("coverage.urls")),
     path("coverage/", include("supervision.urls")),
+    path("app/", include("fieldapp.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -1,5 +1,6 @@
 """Bearer-token authentication for the app, and the session for the web pages."""
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
@@ -18,6 +19,17 @@ class TokenAuth(HttpBearer):
 
 class StaffSessionAuth(SessionAuth):
     """The web pages' session, so offices can call the API from the browser too."""
+
+    def __call__(self, request: HttpRequest):
+        # A caller that presents a bearer token is the app: the token alone decides. Falling
+        # through to the session would answer a write carrying an expired token with the
+        # session's CSRF 403 ("refresh the page") instead of 401 ("log in again"). Without a
+        # session cookie there is no session to check either.
+        if request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return None
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, key):
         user = super().authenticate(request, key)

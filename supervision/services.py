@@ -74,10 +74,15 @@ SEVERITY: dict[str, int] = {
     FlagKind.PHOTO_FAR_FROM_HOME: 3,
     FlagKind.VISIT_FAR_FROM_HOME: 3,
     FlagKind.CAPTURE_OUTSIDE_WINDOW: 3,
+    # A photo whose EXIF GPS is far from where the phone stood when it was attached.
+    FlagKind.POSITION_MISMATCH: 3,
     FlagKind.CAPTURE_TIME_GAP: 2,
+    FlagKind.DEVICE_TIME_MISMATCH: 2,
+    FlagKind.NO_POSITION: 2,
     FlagKind.INCOME_CUMULATIVE: 2,
     FlagKind.INCOME_UNCHANGED: 1,
     FlagKind.NO_EXIF_TIME: 1,
+    FlagKind.DEVICE_POSITION_INACCURATE: 1,
     FlagKind.NO_EXIF_GPS: 1,
 }
 

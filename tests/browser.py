@@ -40,8 +40,11 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def chromium(*, size: tuple[int, int] = PHONE, mobile: bool = True) -> Iterator:
-    """A fresh headless Chromium with an empty profile; `mobile` emulates a touch phone."""
+def chromium(
+    *, size: tuple[int, int] = PHONE, mobile: bool = True, network_log: bool = False
+) -> Iterator:
+    """A fresh headless Chromium with an empty profile; `mobile` emulates a touch phone;
+    `network_log` keeps DevTools' Network events for `network_events`."""
     require_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -63,6 +66,8 @@ def chromium(*, size: tuple[int, int] = PHONE, mobile: bool = True) -> Iterator:
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
+    if network_log:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
@@ -79,12 +84,28 @@ def chromium(*, size: tuple[int, int] = PHONE, mobile: bool = True) -> Iterator:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def screenshot(driver, name: str) -> Path:
-    """Save what the browser shows as `<ARTIFACTS>/screenshots/<name>.png`."""
+def screenshot(driver, name: str, *, full_page: bool = False) -> Path:
+    """Save what the browser shows as `<ARTIFACTS>/screenshots/<name>.png`; `full_page`: the
+    whole page, below the fold too (a long form)."""
     folder = ARTIFACTS / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    driver.save_screenshot(str(path))
+    if full_page:
+        import base64
+
+        size = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
+        shot = driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1},
+            },
+        )
+        path.write_bytes(base64.b64decode(shot["data"]))
+    else:
+        driver.save_screenshot(str(path))
     return path
 
 
@@ -103,3 +124,46 @@ def set_position(driver, *, lat: float, lng: float, accuracy: float = 10.0) -> N
         "Emulation.setGeolocationOverride",
         {"latitude": lat, "longitude": lng, "accuracy": accuracy},
     )
+
+
+def set_network(
+    driver, *, latency_ms: float = 0, down_kbit: float = -1, up_kbit: float = -1
+) -> None:
+    """A slow link for the page (`-1`: unthrottled): latency added to each request, and
+    download and upload throughput in kbit/s."""
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": latency_ms,
+            "downloadThroughput": down_kbit * 1000 / 8 if down_kbit > 0 else -1,
+            "uploadThroughput": up_kbit * 1000 / 8 if up_kbit > 0 else -1,
+        },
+    )
+
+
+def block_urls(driver, patterns: list[str]) -> None:
+    """Requests of the page matching these patterns (`*/api/v1/*`) fail as if unreachable;
+    an empty list lifts the block."""
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": patterns})
+
+
+def grant(driver, origin: str, permissions: list[str]) -> None:
+    """Answer the permission prompts (`["geolocation"]`) for an origin with yes."""
+    driver.execute_cdp_cmd(
+        "Browser.grantPermissions", {"origin": origin, "permissions": permissions}
+    )
+
+
+def network_events(driver) -> list[dict]:
+    """DevTools' Network events since the last call (needs `chromium(network_log=True)`)."""
+    import json
+
+    events = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"].startswith("Network."):
+            events.append(message)
+    return events

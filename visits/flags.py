@@ -7,6 +7,7 @@ check that fails is logged and skipped rather than failing the submission.
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -40,14 +41,119 @@ def _flag(visit: Visit, kind: FlagKind, photo: Photo | None = None, **detail) ->
     return VisitFlag(visit=visit, kind=kind, photo=photo, detail=detail)
 
 
-def missing_exif(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
-    """Screenshots and forwarded chat images carry no EXIF capture time or GPS position."""
+def missing_exif_time(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
+    """Screenshots and forwarded chat images carry no EXIF capture time (a phone's photo
+    picker keeps the time, unlike the GPS tags)."""
+    return [
+        _flag(visit, FlagKind.NO_EXIF_TIME, photo, photo_kind=photo.kind)
+        for photo in photos
+        if photo.taken_at is None
+    ]
+
+
+@dataclass(frozen=True)
+class PhotoPosition:
+    lat: Decimal
+    lon: Decimal
+    source: str  # "exif" or "device"
+    accuracy_m: Decimal | None = None
+
+    def as_detail(self) -> dict[str, object]:
+        detail: dict[str, object] = {
+            "position": [str(self.lat), str(self.lon)],
+            "position_source": self.source,
+        }
+        if self.accuracy_m is not None:
+            detail["accuracy_m"] = float(self.accuracy_m)
+        return detail
+
+
+def _exif_position(photo: Photo) -> PhotoPosition | None:
+    if photo.exif_lat is None or photo.exif_lon is None:
+        return None
+    return PhotoPosition(photo.exif_lat, photo.exif_lon, "exif")
+
+
+def _device_position(photo: Photo) -> PhotoPosition | None:
+    if photo.client_lat is None or photo.client_lon is None:
+        return None
+    return PhotoPosition(photo.client_lat, photo.client_lon, "device", photo.client_accuracy_m)
+
+
+def photo_position(photo: Photo) -> PhotoPosition | None:
+    """Where a photo was taken: its EXIF GPS when present, else the position the phone itself
+    read at the moment of capture (the app sends it with the upload, because phones strip GPS
+    from photos picked through a web page). Both are WGS-84."""
+    return _exif_position(photo) or _device_position(photo)
+
+
+def position_trust(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
+    """Whether each photo's position can be believed: it has one at all; the phone's own fix
+    is accurate enough (VISIT_MAX_DEVICE_ACCURACY_M); and where the photo has both, EXIF GPS
+    and the phone's fix agree (VISIT_MAX_POSITION_GAP_M; a photo picked from the gallery
+    carries where it was really taken). A good device position without EXIF GPS is normal for
+    a web app and raises nothing. A fix sent without its accuracy is not called inaccurate."""
+    max_accuracy = settings.VISIT_MAX_DEVICE_ACCURACY_M
+    max_gap = settings.VISIT_MAX_POSITION_GAP_M
     flags = []
     for photo in photos:
-        if photo.taken_at is None:
-            flags.append(_flag(visit, FlagKind.NO_EXIF_TIME, photo, photo_kind=photo.kind))
-        if photo.exif_lat is None or photo.exif_lon is None:
-            flags.append(_flag(visit, FlagKind.NO_EXIF_GPS, photo, photo_kind=photo.kind))
+        exif, device = _exif_position(photo), _device_position(photo)
+        if exif is None and device is None:
+            flags.append(_flag(visit, FlagKind.NO_POSITION, photo, photo_kind=photo.kind))
+            continue
+        accuracy = device.accuracy_m if device is not None else None
+        if accuracy is not None and accuracy > max_accuracy:
+            flags.append(
+                _flag(
+                    visit,
+                    FlagKind.DEVICE_POSITION_INACCURATE,
+                    photo,
+                    accuracy_m=float(accuracy),
+                    max_accuracy_m=max_accuracy,
+                )
+            )
+        if exif is not None and device is not None:
+            gap = distance_m((exif.lat, exif.lon), (device.lat, device.lon))
+            if gap > max_gap:
+                flags.append(
+                    _flag(
+                        visit,
+                        FlagKind.POSITION_MISMATCH,
+                        photo,
+                        distance_m=round(gap, 1),
+                        max_distance_m=max_gap,
+                        exif=[str(exif.lat), str(exif.lon)],
+                        device=[str(device.lat), str(device.lon)],
+                        device_accuracy_m=(
+                            float(device.accuracy_m) if device.accuracy_m is not None else None
+                        ),
+                    )
+                )
+    return flags
+
+
+def device_time(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
+    """The phone's clock at the moment the app received the photo, against the photo's own
+    EXIF capture time: a photo taken long before it was attached (an old one picked from the
+    gallery) disagrees by more than VISIT_MAX_DEVICE_TIME_GAP_MINUTES."""
+    max_gap = settings.VISIT_MAX_DEVICE_TIME_GAP_MINUTES
+    flags = []
+    for photo in photos:
+        if photo.taken_at is None or photo.client_taken_at is None:
+            continue
+        gap = abs((photo.client_taken_at - photo.taken_at).total_seconds()) / 60
+        if gap > max_gap:
+            flags.append(
+                _flag(
+                    visit,
+                    FlagKind.DEVICE_TIME_MISMATCH,
+                    photo,
+                    taken_at=_iso(photo.taken_at),
+                    client_taken_at=_iso(photo.client_taken_at),
+                    gap_minutes=round(gap, 1),
+                    max_gap_minutes=max_gap,
+                )
+            )
     return flags
 
 
@@ -96,7 +202,8 @@ def capture_time(
 
 
 def far_from_home(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
-    """The visit's or a photo's position farther than the limit from the registered home."""
+    """The visit's or a photo's position (`photo_position`) farther than the limit from the
+    registered home."""
     household = visit.household
     if household.home_lat is None or household.home_lon is None:
         return []  # no home on the register: nothing to compare with
@@ -116,9 +223,10 @@ def far_from_home(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
             )
         )
     for photo in photos:
-        if photo.exif_lat is None or photo.exif_lon is None:
-            continue
-        d = distance_m((photo.exif_lat, photo.exif_lon), home)
+        where = photo_position(photo)  # the best the photo has: EXIF, else the phone's fix
+        if where is None:
+            continue  # `position_trust` flags a photo with no position at all
+        d = distance_m((where.lat, where.lon), home)
         if d > limit:
             flags.append(
                 _flag(
@@ -127,8 +235,8 @@ def far_from_home(visit: Visit, photos: Iterable[Photo]) -> list[VisitFlag]:
                     photo,
                     distance_m=round(d, 1),
                     max_distance_m=limit,
-                    position=[str(photo.exif_lat), str(photo.exif_lon)],
                     home=[str(home[0]), str(home[1])],
+                    **where.as_detail(),
                 )
             )
     return flags
@@ -315,10 +423,13 @@ def _safely(check: Callable[..., list[VisitFlag]], *args) -> list[VisitFlag]:
 def flags_at_submit(
     visit: Visit, photos: list[Photo], window: Window, extension: WindowExtension | None
 ) -> list[VisitFlag]:
-    """The checks on the visit's own data (its photos' EXIF, its times, its household's
-    home), which need no query and run inside the submission."""
+    """The checks on the visit's own data (its photos' EXIF and the phone's fix and clock at
+    each capture, its times, its household's home), which need no query and run inside the
+    submission."""
     return [
-        *_safely(missing_exif, visit, photos),
+        *_safely(missing_exif_time, visit, photos),
+        *_safely(position_trust, visit, photos),
+        *_safely(device_time, visit, photos),
         *_safely(capture_time, visit, photos, window, extension),
         *_safely(far_from_home, visit, photos),
     ]

@@ -395,7 +395,13 @@ INCOME_CATEGORIES = ("wages", "operating", "property", "transfers")
 
 class FlagKind(models.TextChoices):
     NO_EXIF_TIME = "no_exif_time", "照片无拍摄时间"
+    # Raised until the app sent the phone's own position with each photo (phones strip GPS from
+    # picked photos, so missing EXIF GPS alone says little); kept for the flags stored then.
     NO_EXIF_GPS = "no_exif_gps", "照片无GPS位置"
+    NO_POSITION = "no_position", "照片无位置(无GPS且无手机定位)"
+    DEVICE_POSITION_INACCURATE = "device_position_inaccurate", "手机定位精度不足"
+    POSITION_MISMATCH = "position_mismatch", "照片GPS与手机定位不一致"
+    DEVICE_TIME_MISMATCH = "device_time_mismatch", "手机时间与照片拍摄时间不一致"
     CAPTURE_TIME_GAP = "capture_time_gap", "拍摄时间与走访时间相差过大"
     CAPTURE_OUTSIDE_WINDOW = "capture_outside_window", "拍摄时间不在录入窗口内"
     PHOTO_FAR_FROM_HOME = "photo_far_from_home", "照片位置距住址过远"

@@ -4,6 +4,7 @@ List selectors return ordered querysets with their joins and annotations, so a p
 fixed number of queries whatever its length.
 """
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
@@ -37,6 +38,7 @@ from register.models import (
     WeakVillage,
 )
 from visits.models import (
+    INCOME_CATEGORIES,
     QuarterIncome,
     VillageVisit,
     Visit,
@@ -98,7 +100,9 @@ def quarter_visits(quarter: Quarter, household_ref: str = "pk") -> QuerySet[Visi
 
 def my_households(*, user: User, quarter: Quarter, day: date) -> QuerySet[Household]:
     """The helper's households paired on `day`, each with the quarter's status: visits in the
-    quarter, flags on them, and the latest visit ever. Subqueries, so one query per page."""
+    quarter, flags on them, and the latest visit ever (subqueries), and the current income
+    records of the quarter's year and the quarter before, for `income_reference` (one more
+    query a page)."""
     if user.role != Role.HELPER or user.helper_id is None:
         return Household.objects.none()
     this_quarter = quarter_visits(quarter)
@@ -133,8 +137,57 @@ def my_households(*, user: User, quarter: Quarter, day: date) -> QuerySet[Househ
             last_visit_id=Subquery(latest.values("pk")[:1]),
             last_visited_at=Subquery(latest.values("visited_at")[:1]),
         )
+        .prefetch_related(
+            Prefetch(
+                "quarter_incomes",
+                queryset=QuarterIncome.objects.filter(
+                    current=True, year__in={quarter.year, quarter.shift(-1).year}
+                ).order_by("year", "quarter"),
+                to_attr="recent_incomes",
+            )
+        )
         .order_by("village_id", "number")
     )
+
+
+@dataclass(frozen=True)
+class IncomeReference:
+    """What a helper sees beside the income fields of a new visit: last quarter's figures,
+    and the sum of this year's earlier quarters with the quarters it covers (figures equal to
+    that sum, or far above last quarter's, look year-to-date rather than the quarter's own)."""
+
+    previous_quarter: Quarter
+    previous: dict[str, Decimal] | None
+    earlier_quarters: list[Quarter]
+    earlier_sum: dict[str, Decimal] | None
+
+
+def income_reference(records: list[QuarterIncome], quarter: Quarter) -> IncomeReference:
+    """From a household's current income records (`my_households`' `recent_incomes`)."""
+    by_quarter = {Quarter(r.year, r.quarter): r.categories() for r in records}
+    previous = quarter.shift(-1)
+    earlier = [q for q in sorted(by_quarter) if q.year == quarter.year and q < quarter]
+    earlier_sum = None
+    if earlier:
+        earlier_sum = {
+            k: sum((by_quarter[q][k] for q in earlier), Decimal("0")) for k in INCOME_CATEGORIES
+        }
+    return IncomeReference(previous, by_quarter.get(previous), earlier, earlier_sum)
+
+
+def my_visits(*, user: User, quarter: Quarter) -> QuerySet[Visit]:
+    """The helper's own visits of a quarter with their photos and the flags raised (what the
+    app lists under "my visits"); nothing for anyone else."""
+    if user.role != Role.HELPER or user.helper_id is None:
+        return Visit.objects.none()
+    return visit_detail_qs(user=user).filter(year=quarter.year, quarter=quarter.q)
+
+
+def my_village_visits(*, user: User, quarter: Quarter) -> QuerySet[VillageVisit]:
+    """A pairing unit's own visits to its weak villages in a quarter; nothing for others."""
+    if user.role != Role.UNIT or user.unit_id is None:
+        return VillageVisit.objects.none()
+    return village_visit_list(user=user).filter(year=quarter.year, quarter=quarter.q)
 
 
 def my_villages(*, user: User, quarter: Quarter, day: date) -> QuerySet[WeakVillage]:

@@ -172,6 +172,16 @@ def my_households(request: HttpRequest, quarter: str | None = None):
     return qs.annotate(quarter_label=Value(str(q)))
 
 
+@router.get("/me/visits", response={200: list[VisitDetailOut], **AUTH_ERRORS})
+@paginate
+def my_visits(request: HttpRequest, quarter: str | None = None):
+    """My own visits of a quarter (the current or next window's unless one is named), newest
+    first, each with its photos and the flags raised so far: what the phone app lists, so a
+    helper sees for example that a photo had no position. Empty for anyone but a helper."""
+    q = quarter_param(quarter, default=next_window(timezone.now()).quarter)
+    return selectors.my_visits(user=request.user, quarter=q)
+
+
 # --- Weak-village visits ------------------------------------------------------------------------
 
 
@@ -207,6 +217,14 @@ def my_villages(request: HttpRequest, quarter: str | None = None):
         user=request.user, quarter=q, day=timezone.localtime(now, SHANGHAI).date()
     )
     return qs.annotate(quarter_label=Value(str(q)))
+
+
+@router.get("/me/village-visits", response={200: list[VillageVisitOut], **AUTH_ERRORS})
+@paginate
+def my_village_visits(request: HttpRequest, quarter: str | None = None):
+    """A pairing unit's own visits of a quarter (default as `/me/visits`), newest first."""
+    q = quarter_param(quarter, default=next_window(timezone.now()).quarter)
+    return selectors.my_village_visits(user=request.user, quarter=q)
 
 
 # --- Income -------------------------------------------------------------------------------------

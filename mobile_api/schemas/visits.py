@@ -6,8 +6,10 @@ from typing import Literal
 from ninja import Field, Schema
 from pydantic import AwareDatetime
 
+from common.quarters import Quarter
 from mobile_api.schemas.common import InputSchema
 from visits.models import INCOME_MAX, VILLAGE_INCOME_MAX
+from visits.selectors import IncomeReference, income_reference
 
 
 class PositionIn(InputSchema):
@@ -189,6 +191,17 @@ class WindowOut(Schema):
     extension: ExtensionOut | None
 
 
+def _with_total(amounts: dict[str, Decimal] | None) -> dict | None:
+    if amounts is None:
+        return None
+    return {**amounts, "total": sum(amounts.values(), Decimal("0"))}
+
+
+class EarlierIncomeOut(Schema):
+    quarters: list[str] = Field(..., description="本年度此前已填报的季度")
+    income: IncomeOut = Field(..., description="这些季度收入之和")
+
+
 class MyHouseholdOut(Schema):
     id: int
     number: str
@@ -196,16 +209,50 @@ class MyHouseholdOut(Schema):
     village: str = Field(..., alias="village_id")
     village_name: str = Field(..., alias="village.name")
     members: int
+    address: str = Field(..., description="登记住址")
+    home_lat: Decimal | None = Field(None, description="登记住址纬度(WGS-84)")
+    home_lon: Decimal | None = Field(None, description="登记住址经度(WGS-84)")
     quarter: str = Field(..., alias="quarter_label")
     visited: bool
     quarter_visits: int
     flags: int = Field(..., alias="quarter_flags")
     last_visit_id: uuid.UUID | None
     last_visited_at: datetime | None
+    previous_quarter: str = Field(..., description="上一季度,如 2026Q3")
+    previous_income: IncomeOut | None = Field(None, description="上一季度收入(供填报时参考)")
+    earlier_income: EarlierIncomeOut | None = Field(
+        None,
+        description="本年度此前各季度收入之和:新填收入与之相等,或远高于上季度,疑似累计填报",
+    )
 
     @staticmethod
     def resolve_visited(obj) -> bool:
         return obj.quarter_visits > 0
+
+    @staticmethod
+    def _reference(obj) -> IncomeReference:
+        if not hasattr(obj, "_income_reference"):
+            quarter = Quarter.parse(obj.quarter_label)
+            obj._income_reference = income_reference(obj.recent_incomes, quarter)
+        return obj._income_reference
+
+    @staticmethod
+    def resolve_previous_quarter(obj) -> str:
+        return str(MyHouseholdOut._reference(obj).previous_quarter)
+
+    @staticmethod
+    def resolve_previous_income(obj) -> dict | None:
+        return _with_total(MyHouseholdOut._reference(obj).previous)
+
+    @staticmethod
+    def resolve_earlier_income(obj) -> dict | None:
+        reference = MyHouseholdOut._reference(obj)
+        if reference.earlier_sum is None:
+            return None
+        return {
+            "quarters": [str(q) for q in reference.earlier_quarters],
+            "income": _with_total(reference.earlier_sum),
+        }
 
 
 class MyVillageOut(Schema):

@@ -80,6 +80,30 @@ def test_expired_token_is_401(client, town_a_office):
     assert response.json()["message"] == "未登录或登录已过期"
 
 
+def test_a_write_with_an_expired_token_is_401_not_a_csrf_refusal(helper_a_user):
+    # As a browser: the session's CSRF rule applies. The app must hear "log in again" (401),
+    # not the web pages' "refresh the page" (403), for a token that ran out.
+    browser = Client(enforce_csrf_checks=True)
+    token = login(browser, helper_a_user.username).json()["token"]
+    ApiToken.objects.filter(key_hash=hash_token(token)).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    for path in ("/api/v1/visits", "/api/v1/photos"):
+        response = browser.post(path, {}, content_type="application/json", headers=bearer(token))
+        assert response.status_code == 401, (path, response.content)
+        assert response.json()["code"] == "unauthorized"
+    # No token and no session: 401 as well.
+    assert Client(enforce_csrf_checks=True).post("/api/v1/visits", {}).status_code == 401
+
+
+def test_a_session_write_without_its_csrf_token_is_still_refused(town_a_office):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(town_a_office)
+    response = browser.post("/api/v1/visits/window-extensions", {}, content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+
+
 def test_logout_revokes_the_token(client, town_a_office):
     token = login(client, town_a_office.username).json()["token"]
     other = login(client, town_a_office.username).json()["token"]  # a second phone

@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from accounts.models import ApiToken, hash_token
 from grievances.models import Grievance
 from media.models import Photo
 from tests.grievances.helpers import file_grievance
+from tests.servers import ROOT, Server, free_port, needs_postgres
 from tests.visits.helpers import HOME, KINDS, at, make_jpeg, payload, visit_photos
 from visits.models import Visit
 
@@ -196,99 +196,7 @@ def test_cache_down_requests_still_answer(
 
 # --- A real server, killed and restarted (PostgreSQL: it must share the test database) ---------
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 PORT = 8107  # this suite's port; another free one when a parallel run holds it
-needs_postgres = pytest.mark.skipif(
-    not django_settings.IS_POSTGRES,
-    reason="a server subprocess must see the test's rows: needs PostgreSQL (SQLite's test "
-    "database lives in this process)",
-)
-
-
-def free_port() -> int:
-    for port in (PORT, 0):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-    raise RuntimeError("no free port")
-
-
-class Server:
-    """`uvicorn backend.asgi:application` in a subprocess, against the test database."""
-
-    def __init__(self, var_dir: Path, *, database_url: str | None = None, **env: str):
-        self.port = free_port()
-        db = connection.settings_dict
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("REDIS_URL", "DATABASE_URL", "TASKS_BACKEND", "PRODUCTION")
-        }
-        self.env.update(
-            DATABASE_URL=database_url
-            or f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-            f"{db['NAME']}",
-            VAR_DIR=str(var_dir),
-            LOG_LEVEL="WARNING",
-            AXES_ENABLED="0",
-            PYTHONUNBUFFERED="1",
-            **env,
-        )
-        self.log = var_dir / "server.log"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v1"
-
-    def start(self) -> "Server":
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "backend.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "1",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                httpx.get(f"{self.base}/visits/window", timeout=2)
-                return self
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError(f"server did not start: {self.log.read_text()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handlers, no finishing of requests in flight."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture
@@ -296,7 +204,7 @@ def server_factory(tmp_path):
     servers: list[Server] = []
 
     def make(**kwargs) -> Server:
-        server = Server(tmp_path, **kwargs)
+        server = Server(tmp_path, port=free_port([PORT]), **kwargs)
         servers.append(server)
         return server
 
@@ -495,7 +403,7 @@ class TcpProxy:
 
     def __init__(self, upstream: tuple[str, int]):
         self.upstream = upstream
-        self.port = free_port()
+        self.port = free_port([PORT])
         self.listener: socket.socket | None = None
         self.sockets: list[socket.socket] = []
 

@@ -63,14 +63,14 @@ def test_a_clean_visit_raises_no_flag(helper, household_a):
     assert kinds(visit) == set()
 
 
-def test_missing_exif_time_and_gps(helper, household_a):
+def test_missing_exif_time_and_position(helper, household_a):
     photos = visit_photos(helper, taken=VISITED)
     photos[1] = make_photo(helper, "scene", data=make_jpeg(seed=41))  # a screenshot: no EXIF
     visit = submit(helper, household_a, photos)
     flags = VisitFlag.objects.filter(visit=visit)
     assert {(fl.kind, fl.photo_id) for fl in flags} == {
         (FlagKind.NO_EXIF_TIME, photos[1].pk),
-        (FlagKind.NO_EXIF_GPS, photos[1].pk),
+        (FlagKind.NO_POSITION, photos[1].pk),  # no EXIF GPS and no phone fix either
     }
 
 

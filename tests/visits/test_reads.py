@@ -1,5 +1,7 @@
 """Who sees which visit, and the helper's household list (few queries, whatever its length)."""
 
+from datetime import datetime
+
 import pytest
 
 from tests import factories as f
@@ -130,3 +132,88 @@ def test_my_households_with_quarter_status(
 
 def test_my_households_is_empty_for_staff(api_client, town_a_office, household_a, in_window):
     assert api_client.as_user(town_a_office).get("/me/households").json()["count"] == 0
+
+
+def _visit_in(client, user, household, when: str, income: dict, seed: int) -> dict:
+    photos = visit_photos(user, taken=at(when), seed=seed)
+    response = client.post(
+        "/visits", payload(household, photos, visited_at=at(when), income=income)
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def _income(wages: str) -> dict:
+    return {"wages": wages, "operating": "-10.00", "property": "0.00", "transfers": "100.00"}
+
+
+def test_my_households_show_the_home_and_the_income_to_compare_with(
+    api_client, helper_a_user, household_a, clock, django_assert_max_num_queries
+):
+    for n, day in enumerate(("2026-03-25", "2026-06-25", "2026-09-25"), start=1):
+        clock.set(f"{day} 18:00")
+        client = api_client.__class__().as_user(helper_a_user)  # a token of that day
+        _visit_in(client, helper_a_user, household_a, f"{day} 10:00", _income(f"{n}000.00"), n)
+    clock.set("2026-12-25 18:00")
+    client = api_client.__class__().as_user(helper_a_user)
+    client.get("/me")  # the token's first use is recorded; the list below reads only
+    with django_assert_max_num_queries(4):
+        row = client.get("/me/households").json()["items"][0]
+    assert row["address"] == household_a.address
+    assert (row["home_lat"], row["home_lon"]) == ("32.310000", "121.180000")
+    assert datetime.fromisoformat(row["last_visited_at"]) == at("2026-09-25 10:00")
+    assert row["previous_quarter"] == "2026Q3"
+    assert row["previous_income"] == {
+        "wages": "3000.00",
+        "operating": "-10.00",
+        "property": "0.00",
+        "transfers": "100.00",
+        "total": "3090.00",
+    }
+    assert row["earlier_income"]["quarters"] == ["2026Q1", "2026Q2", "2026Q3"]
+    assert row["earlier_income"]["income"]["wages"] == "6000.00"
+    assert row["earlier_income"]["income"]["total"] == "6270.00"
+    # In Q1 the year has no earlier quarter; last year's Q4 is the reference.
+    q1 = client.get("/me/households", {"quarter": "2027Q1"}).json()["items"][0]
+    assert q1["previous_quarter"] == "2026Q4"
+    assert q1["previous_income"] is None
+    assert q1["earlier_income"] is None
+
+
+def test_my_visits_of_the_quarter_with_their_flags(
+    api_client,
+    helper_a_user,
+    helper_a,
+    household_a,
+    regions,
+    make_user,
+    town_a_office,
+    in_window,
+    django_assert_max_num_queries,
+):
+    client = api_client.as_user(helper_a_user)
+    mine = []
+    for n in range(3):
+        household = f.HouseholdFactory(village=regions.village_a1)
+        f.PairingFactory(helper=helper_a, household=household)
+        mine.append(
+            _visit_in(client, helper_a_user, household, f"2026-12-25 0{n}:00", _income("1.00"), n)
+        )
+    # A photo without EXIF GPS and without the phone's position: flagged.
+    photos = visit_photos(helper_a_user, taken=VISITED, gps=None, seed=9)
+    flagged = client.post("/visits", payload(household_a, photos, visited_at=VISITED)).json()
+    with django_assert_max_num_queries(5):
+        body = client.get("/me/visits").json()
+    assert body["count"] == 4
+    assert [v["id"] for v in body["items"]] == [flagged["id"]] + [v["id"] for v in mine[::-1]]
+    first = body["items"][0]
+    assert {f["kind"] for f in first["flags"]} == {"no_position"}
+    assert len(first["photos"]) == 4
+    assert first["quarter"] == "2026Q4"
+    assert client.get("/me/visits", {"quarter": "2026Q3"}).json()["count"] == 0
+    assert client.get("/me/visits", {"quarter": "junk"}).status_code == 422
+    # Another helper of the same town, an office of the area: none of these are theirs.
+    other = make_user("helper", regions.town_a, helper=f.HelperFactory(region=regions.town_a))
+    for user in (other, town_a_office):
+        assert api_client.__class__().as_user(user).get("/me/visits").json()["count"] == 0
+    assert api_client.__class__().anonymous().get("/me/visits").status_code == 401

@@ -109,3 +109,18 @@ def test_helpers_cannot_submit_village_visits(
         "/village-visits", body(weak_village, photos_for(helper_a_user))
     )
     assert response.status_code == 403
+
+
+def test_my_village_visits_of_the_quarter(
+    api_client, unit_user, weak_village, paired, in_window, town_a_office, make_user, regions
+):
+    client = api_client.as_user(unit_user)
+    posted = client.post("/village-visits", body(weak_village, photos_for(unit_user))).json()
+    body_ = client.get("/me/village-visits").json()
+    assert [v["id"] for v in body_["items"]] == [posted["id"]]
+    assert body_["items"][0]["quarter"] == "2026Q4"
+    assert client.get("/me/village-visits", {"quarter": "2026Q3"}).json()["count"] == 0
+    # Another unit, an office of the area: not theirs.
+    other = make_user("unit", regions.county, unit=f.UnitFactory(region=regions.county))
+    for user in (other, town_a_office):
+        assert api_client.__class__().as_user(user).get("/me/village-visits").json()["count"] == 0
