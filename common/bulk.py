@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core.management.color import no_style
 from django.db import connection, models
@@ -33,7 +33,8 @@ class BulkWriter:
     ) -> int:
         meta = model._meta
         table = connection.ops.quote_name(meta.db_table)
-        cols = ", ".join(connection.ops.quote_name(meta.get_field(c).column) for c in columns)
+        fields = [cast(models.Field, meta.get_field(c)) for c in columns]
+        cols = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)
         self.touched.add(model)
         count = 0
         with connection.cursor() as cursor:
@@ -68,14 +69,14 @@ def _plain(value: Any) -> Any:
 
 
 def next_id(model: type[models.Model]) -> int:
-    last = model.objects.aggregate(m=models.Max("pk"))["m"]
+    last = model._default_manager.aggregate(m=models.Max("pk"))["m"]
     return (last or 0) + 1
 
 
 def _converter(f: models.Field) -> Callable[[Any], Any] | None:
     """How a value of `f` goes to the database (the part of `get_db_prep_save` these tables
     need, without its per-value cost: it was most of a bulk insert's time)."""
-    target = f.target_field if f.is_relation else f
+    target = getattr(f, "target_field", f) if f.is_relation else f
     if isinstance(target, models.UUIDField) and not connection.features.has_native_uuid_field:
         return lambda v: v.hex if v is not None else None
     if isinstance(f, models.DateTimeField):

@@ -151,7 +151,8 @@ def test_a_bad_row_refuses_the_batch_and_writes_nothing(
     elif change == "future":
         bad = dataclasses.replace(bad, visited_at=at("2026-12-26 10:00"))
     elif change == "photo_of_another":
-        someone = make_user(helper_a_user.role, regions.town_a, helper=f.HelperFactory(region=regions.town_a))
+        another = f.HelperFactory(region=regions.town_a)
+        someone = make_user(helper_a_user.role, regions.town_a, helper=another)
         bad_photos = visit_photos(someone, taken=VISITED, seed=3)
         bad = dataclasses.replace(bad, photo_ids=tuple(p.pk for p in bad_photos))
     rows = [
