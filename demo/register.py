@@ -19,19 +19,19 @@ import itertools
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from stdnum.cn import ric
 
 from accounts.models import User
 from accounts.roles import Role
+from common.bulk import BulkWriter, next_id
 from regions.models import Level, Region
 from register.models import (
     Designation,
@@ -194,63 +194,7 @@ class DemoContext:
     log: Callable[[str], None]
 
 
-# --- Writing rows fast ------------------------------------------------------------------------
-
-
-class BulkWriter:
-    """Appends rows to a table: PostgreSQL COPY, or executemany on other databases.
-
-    Rows are plain tuples in `columns` order (field names); primary keys are assigned by the
-    caller, so related rows can name them without reading them back. `finish()` moves the
-    id sequences past the ids used.
-    """
-
-    def __init__(self) -> None:
-        self.postgres = connection.vendor == "postgresql"
-        self.touched: set[type[models.Model]] = set()
-
-    def write(
-        self, model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple]
-    ) -> int:
-        meta = model._meta
-        table = connection.ops.quote_name(meta.db_table)
-        cols = ", ".join(connection.ops.quote_name(meta.get_field(c).column) for c in columns)
-        self.touched.add(model)
-        count = 0
-        with connection.cursor() as cursor:
-            if self.postgres:
-                with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                        count += 1
-            else:
-                marks = ", ".join(["%s"] * len(columns))
-                batch = [tuple(_plain(v) for v in row) for row in rows]
-                if batch:
-                    cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", batch)
-                count = len(batch)
-        return count
-
-    def finish(self) -> None:
-        statements = connection.ops.sequence_reset_sql(no_style(), list(self.touched))
-        if statements:
-            with connection.cursor() as cursor:
-                for sql in statements:
-                    cursor.execute(sql)
-
-
-def _plain(value: Any) -> Any:
-    # sqlite3's own date adapters are deprecated; Decimal has none. Store what Django stores.
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def next_id(model: type[models.Model]) -> int:
-    last = model.objects.aggregate(m=models.Max("pk"))["m"]
-    return (last or 0) + 1
+# Writing rows fast: `common.bulk.BulkWriter` (PostgreSQL COPY, or executemany elsewhere).
 
 
 # --- Generators -------------------------------------------------------------------------------

@@ -12,12 +12,14 @@ Two paths write the same tables:
   `visits.services.visit_submit` and `village_visit_submit`, with `now=` inside each quarter's
   window) for the three demo
   helper logins' households, a sample of others and every weak-village visit: all checks run;
-- a bulk one for the rest (thousands of visits on SQLite in seconds): photos are made from a
-  pool of generated images (one encode and one `images.make_derivatives` per image; each photo
-  gets its own EXIF block spliced in, so its bytes and SHA-256 are its own; no two photos of
-  places and people in the county share a picture, as the near-duplicate search compares them
-  county-wide, and no two passbook or handbook pages of a village), rows are bulk-inserted,
-  every photo joins the near-duplicate search, and the flag checks
+- a bulk one for the rest (thousands of visits on SQLite in seconds), through the services'
+  own bulk paths (`media.services.photos_bulk_receive`, `visits.services.visits_bulk_create`:
+  the same field mapping and cheap checks as the real path, rows written in batches): photos
+  are made from a pool of generated images (one encode and one `images.make_derivatives` per
+  image; each photo gets its own EXIF block spliced in, so its bytes and SHA-256 are its own;
+  no two photos of places and people in the county share a picture, as the near-duplicate
+  search compares them county-wide, and no two passbook or handbook pages of a village), every
+  photo joins the near-duplicate search, and the flag checks
   (`visits.flags`) run on every visit made suspicious on purpose. The others
   are built to raise none (positions within ~100 m of home, photos taken at the visit).
 
@@ -28,9 +30,7 @@ hours.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import random
 import struct
 import uuid
@@ -38,35 +38,34 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import connection, models
 from PIL import Image
 
 from accounts.models import User
 from accounts.roles import Role
 from common.quarters import SHANGHAI, Quarter, window_for
-from demo.register import HELPER_LOGINS, BulkWriter, DemoContext, next_id
+from demo.register import HELPER_LOGINS, DemoContext
 from media import images
-from media.models import ContentType, Photo, PhotoKind, PhotoStatus, original_path
+from media.models import Photo, PhotoKind
 from media.processing import photo_process
-from media.services import photo_receive
+from media.services import BulkPhoto, Processed, photo_receive, photos_bulk_receive, store_new
 from register.models import Household, Pairing, UnitPairing
 from visits import flags as flag_checks
 from visits import neardup
-from visits.models import INCOME_CATEGORIES, QuarterIncome, Visit, VisitPhoto
+from visits.models import INCOME_CATEGORIES, VisitPhoto
 from visits.neardup import PLACE_KINDS
 from visits.services import (
+    BulkVisit,
     Income,
     Position,
     VillageVisitInput,
     VisitInput,
     village_visit_submit,
     visit_submit,
+    visits_bulk_create,
 )
 
 MAX_HOUSEHOLDS = 10_000
@@ -91,13 +90,11 @@ JITTER_DEG = 0.0008
 
 @dataclass(frozen=True)
 class BaseImage:
-    """One generated picture: its JPEG without metadata, its derivatives and hashes."""
+    """One generated picture: its JPEG without metadata, and its processing's output (stored
+    derivatives shared by the photos made from this picture, size, perceptual hashes)."""
 
     jpeg: bytes
-    display: str  # stored derivative names, shared by the photos made from this picture
-    thumbnail: str
-    phash: str
-    phash_mirrored: str
+    processed: Processed
 
 
 def _picture(rng: random.Random) -> Image.Image:
@@ -122,9 +119,12 @@ def make_pool(rng: random.Random, count: int) -> list[BaseImage]:
             continue
         hashes[len(pool)] = ours[0]
         name = f"demo-{len(pool):05d}.jpg"
-        display = save_file(f"photos-display/demo/{name}", made.display)
-        thumb = save_file(f"photos-thumb/demo/{name}", made.thumbnail)
-        pool.append(BaseImage(jpeg, display, thumb, made.phash, made.phash_mirrored))
+        display = store_new(f"photos-display/demo/{name}", made.display)
+        thumb = store_new(f"photos-thumb/demo/{name}", made.thumbnail)
+        processed = Processed(
+            display, thumb, made.width, made.height, made.phash, made.phash_mirrored
+        )
+        pool.append(BaseImage(jpeg, processed))
     return pool
 
 
@@ -193,59 +193,6 @@ def stored_degrees(value: Decimal) -> Decimal:
     """What EXIF reading gives back for a coordinate written by `_gps_value`: the same six
     decimals (seconds to 1/10000 are exact for a millionth of a degree)."""
     return value.quantize(Decimal("0.000001"))
-
-
-def save_file(name: str, data: bytes) -> str:
-    """Store a new file under `name` (or a free name next to it); returns the name used.
-
-    On the local file storage, written directly: `Storage.save` costs a few milliseconds a
-    file (existence checks, temporary names), which tens of thousands of photos feel."""
-    path_of = getattr(default_storage, "path", None)
-    if path_of is None:
-        return default_storage.save(name, ContentFile(data))
-    path = Path(path_of(name))
-    if path.parent not in _made_dirs:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _made_dirs.add(path.parent)
-    try:
-        with open(path, "xb") as fh:
-            fh.write(data)
-    except FileExistsError:
-        return default_storage.save(name, ContentFile(data))
-    mode = getattr(default_storage, "file_permissions_mode", None)
-    if mode is not None:
-        os.chmod(path, mode)
-    return name
-
-
-_made_dirs: set[Path] = set()
-
-
-def _converter(f: models.Field):
-    """How a value of `f` goes to the database (the part of `get_db_prep_save` these tables
-    need, without its per-value cost: it was most of the bulk insert's time)."""
-    target = f.target_field if f.is_relation else f
-    if isinstance(target, models.UUIDField) and not connection.features.has_native_uuid_field:
-        return lambda v: v.hex if v is not None else None
-    if isinstance(f, models.DateTimeField):
-        return connection.ops.adapt_datetimefield_value
-    if isinstance(f, models.FileField):
-        return lambda v: v.name or "" if v else ""
-    return None
-
-
-def insert(writer: BulkWriter, objs: list[models.Model]) -> int:
-    """Bulk-insert model instances through seed_demo's writer (COPY or executemany)."""
-    if not objs:
-        return 0
-    fields = list(objs[0]._meta.concrete_fields)
-    names = [f.attname for f in fields]
-    plan = [(f.attname, _converter(f)) for f in fields]
-    rows = (
-        tuple(conv(getattr(obj, name)) if conv else getattr(obj, name) for name, conv in plan)
-        for obj in objs
-    )
-    return writer.write(type(objs[0]), names, rows)
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:
@@ -544,97 +491,68 @@ def _real_visit(s: Seeder, quarter: Quarter, home: Home, visited_at: datetime) -
 def _bulk_visits(
     s: Seeder, quarter: Quarter, homes: list[Home], times: dict[int, datetime]
 ) -> None:
+    """Photos through `media.services.photos_bulk_receive`, visits through
+    `visits.services.visits_bulk_create` (the same rows the real path writes, in batches),
+    then the submission's flag checks on every visit made suspicious on purpose."""
     planned = [_plan(s, quarter, home, times[home.id]) for home in homes]
-    photos, visits, uses, incomes = [], [], [], []
-    created = {}
+    photo_rows: list[BulkPhoto] = []
+    visit_rows: list[tuple[VisitInput, int, datetime]] = []
     for p in planned:
         user_id = s.helper_users[p.home.helper]
-        entered = p.visited_at + timedelta(hours=2)
-        created[p.visit_id] = entered
-        visit = Visit(
+        passbook_checked = s.rng.random() < 0.9
+        notes = s.rng.choice(NOTES)
+        ids = []
+        for kind, base, data, taken, plat, plon in p.photos:
+            photo_id = _uuid(s.rng)
+            photo_rows.append(
+                BulkPhoto(
+                    id=photo_id,
+                    data=data,
+                    kind=kind,
+                    user_id=user_id,
+                    region_id=p.home.village,
+                    created_at=p.visited_at + timedelta(minutes=20),
+                    processed=s.pool[base].processed,
+                    # What photo_bytes wrote into the EXIF block (tests/demo reads it back).
+                    facts=images.ExifFacts(taken_at=taken, lat=plat, lon=plon),
+                )
+            )
+            ids.append(photo_id)
+        data = VisitInput(
             id=p.visit_id,
             household_id=p.home.id,
-            village_id=p.home.village,
-            helper_id=p.home.helper,
-            pairing_id=p.home.pairing,
-            submitted_by_id=user_id,
-            year=quarter.year,
-            quarter=quarter.q,
             visited_at=p.visited_at,
-            lat=p.lat,
-            lon=p.lon,
-            raw_lat=p.lat,
-            raw_lon=p.lon,
-            accuracy_m=Decimal("10.0"),
-            coord_system="wgs84",
-            passbook_checked=s.rng.random() < 0.9,
-            notes=s.rng.choice(NOTES),
-            content_hash=hashlib.sha256(p.visit_id.bytes).hexdigest(),
-            created_at=entered,
-            **p.amounts,
+            position=Position(lat=p.lat, lon=p.lon, accuracy_m=Decimal("10.0")),
+            photo_ids=tuple(ids),
+            income=Income(**p.amounts),
+            passbook_checked=passbook_checked,
+            notes=notes,
         )
-        visits.append(visit)
-        for kind, base, data, taken, plat, plon in p.photos:
-            photo = Photo(
-                id=_uuid(s.rng),
-                uploaded_by_id=user_id,
-                kind=kind,
-                region_id=p.home.village,
-                sha256=hashlib.sha256(data).hexdigest(),
-                size_bytes=len(data),
-                content_type=ContentType.JPEG,
-                width=SIZE[0],
-                height=SIZE[1],
-                taken_at=taken,
-                exif_lat=plat,
-                exif_lon=plon,
-                phash=s.pool[base].phash,
-                phash_rotated=s.pool[base].phash_mirrored,
-                display=s.pool[base].display,
-                thumbnail=s.pool[base].thumbnail,
-                status=PhotoStatus.PROCESSED,
-                created_at=p.visited_at + timedelta(minutes=20),
-            )
-            photo.original.name = save_file(original_path(photo, ""), data)
-            photos.append(photo)
-            uses.append(VisitPhoto(photo=photo, visit=visit, kind=kind))
-        incomes.append(
-            QuarterIncome(
-                household_id=p.home.id,
-                year=quarter.year,
-                quarter=quarter.q,
-                visit=visit,
-                current=True,
-                recorded_at=entered,
-                **p.amounts,
-            )
-        )
+        visit_rows.append((data, user_id, p.visited_at + timedelta(hours=2)))
         _remember(s, p)
     writer = s.ctx.writer
-    for objs in (photos, visits):
-        insert(writer, objs)
-    # Serial ids: taken past the current maximum, as seed_demo does for its own tables.
-    for model, objs in ((VisitPhoto, uses), (QuarterIncome, incomes)):
-        first = next_id(model)
-        for n, obj in enumerate(objs):
-            obj.pk = first + n
-        insert(writer, objs)
-    writer.finish()
+    photos = photos_bulk_receive(rows=photo_rows, writer=writer)
+    per_visit = [tuple(photos[i : i + len(KINDS)]) for i in range(0, len(photos), len(KINDS))]
+    visits = visits_bulk_create(
+        rows=[
+            BulkVisit(data=data, user_id=user_id, entered_at=entered, photos=own, quarter=quarter)
+            for (data, user_id, entered), own in zip(visit_rows, per_visit, strict=True)
+        ],
+        writer=writer,
+    )
     # Every photo joins the near-duplicate search, as `visit_check` does for a real visit.
-    neardup.photo_hashes_record(uses)
+    neardup.photo_hashes_record(
+        VisitPhoto.objects.filter(visit__in=[v.pk for v in visits]).select_related("photo", "visit")
+    )
     # The checks a submission runs, on every visit made suspicious on purpose.
     window = window_for(quarter)
-    by_visit = defaultdict(list)
-    for use in uses:
-        by_visit[use.visit.pk].append(use.photo)
     households = Household.objects.in_bulk([p.home.id for p in planned if p.trick])
-    for p, visit in zip(planned, visits, strict=True):
+    for p, visit, own in zip(planned, visits, per_visit, strict=True):
         if not p.trick:
             continue
         visit.household = households[p.home.id]
-        photos = by_visit[visit.pk]
-        found = flag_checks.flags_at_submit(visit, photos, window, None)
-        found += flag_checks.flags_against_others(visit, photos)
+        found = flag_checks.flags_at_submit(visit, list(own), window, None)
+        found += flag_checks.flags_against_others(visit, list(own))
         s.counts["flags"] += flag_checks.raise_flags(found)
 
 
