@@ -92,7 +92,8 @@ def test_bulk_writes_the_rows_the_real_path_writes(in_window, helper_a_user, hou
             transaction.set_rollback(True)
         for part in real:
             assert bulk[part] == real[part], part
-    assert real["visit"]["quarter"] == 4 and real["visit"]["notes"] == "户主在家"
+    assert real["visit"]["quarter"] == 4
+    assert real["visit"]["notes"] == "户主在家"
     assert real["photo_regions"][0][1] == household_a.village_id
 
 
@@ -105,7 +106,8 @@ def test_bulk_replaces_the_current_income_record(in_window, helper_a_user, house
         rows=[BulkVisit(data=data, user_id=helper_a_user.pk, entered_at=NOW, photos=tuple(again))]
     )
     current = QuarterIncome.objects.get(household=household_a, current=True)
-    assert current.visit_id == data.id and current.replaces.visit_id != data.id
+    assert current.visit_id == data.id
+    assert current.replaces.visit_id != data.id
 
 
 def _refused(rows) -> AppError:
