@@ -51,6 +51,10 @@ def detail(case: Grievance, *, user, request: HttpRequest | None = None) -> dict
         ),
         "household_id": case.household_id,
         "helper_id": case.helper_id,
+        "proposed_department_id": case.proposed_department_id,
+        "proposed_department_name": (
+            case.proposed_department.name if case.proposed_department_id else None
+        ),
         "village": case.village_id,
         "accept_due": case.accept_due,
         "accepted_at": case.accepted_at,
