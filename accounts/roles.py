@@ -20,6 +20,8 @@ AREA_READER_ROLES = OFFICE_ROLES | {Role.SUPERVISOR, Role.ADMIN}
 # Staff who may change the register of their area.
 REGISTER_WRITER_ROLES = OFFICE_ROLES | {Role.ADMIN}
 FIELD_ROLES = frozenset({Role.HELPER, Role.UNIT})
+# Staff who load the one-card subsidy payment lists of their area and close payment warnings.
+PAYMENT_MANAGER_ROLES = OFFICE_ROLES | {Role.ADMIN}
 
 
 def is_office(user) -> bool:
@@ -32,3 +34,23 @@ def reads_area(user) -> bool:
 
 def writes_register(user) -> bool:
     return getattr(user, "role", None) in REGISTER_WRITER_ROLES
+
+
+def manages_payments(user) -> bool:
+    """Loads payment lists and closes payment warnings (offices, admins)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_superuser) or getattr(user, "role", None) in PAYMENT_MANAGER_ROLES
+
+
+def reads_payments(user) -> bool:
+    """Reads the area's payments, checks and warnings (offices, supervisors, admins)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_superuser) or reads_area(user)
+
+
+def checks_passbooks(user) -> bool:
+    """Checks households' passbooks against the payments at a visit (helpers)."""
+    role = getattr(user, "role", None)
+    return role == Role.HELPER and getattr(user, "helper_id", None) is not None

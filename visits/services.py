@@ -546,3 +546,16 @@ def photo_processed(photo_id: str) -> int:
     return _flags_raised(
         flag_checks.raise_flags(flag_checks.near_duplicates(use.visit, [use.photo]))
     )
+
+
+# --- Passbook -----------------------------------------------------------------------------------
+
+
+def visit_passbook_set(*, visit: Visit, checked: bool) -> None:
+    """Record whether the visit's passbook check is complete. The payments app decides it from
+    the helper's checks of each payment due at the visit; a visit with nothing to check keeps
+    what the helper ticked, as every visit before payment lists were loaded does."""
+    if visit.passbook_checked != checked:
+        Visit.objects.filter(pk=visit.pk).update(passbook_checked=checked)
+        visit.passbook_checked = checked
+        bump_on_commit(VISITS)
