@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import checks_passbooks, manages_payments
+from accounts.roles import checks_passbooks, manages_payments, reads_payments
 from accounts.scoping import code_in_area
 from common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from common.versions import PAYMENTS, bump_on_commit
@@ -315,7 +315,11 @@ def warning_close(
 ) -> PaymentWarning:
     """An office closes a warning of its area with what it found (it is never raised again)."""
     warning = PaymentWarning.objects.select_for_update().filter(pk=warning_id).first()
-    if warning is None or not (user.is_superuser or code_in_area(user, warning.region_id)):
+    if (
+        warning is None
+        or not reads_payments(user)
+        or not (user.is_superuser or code_in_area(user, warning.region_id))
+    ):
         raise NotFound("预警不存在")
     if not manages_payments(user):
         raise Forbidden("只有扶贫办可以处理预警", code="not_office")
