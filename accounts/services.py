@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import ApiToken, AuditAction, AuditEntry, User, hash_token
+from common.client_ip import client_ip
 from common.errors import AppError
 
 # Refresh `last_used_at` at most this often: a write on every request would be waste.
@@ -114,12 +115,6 @@ def user_for_token(raw: str) -> User | None:
     if user.token_use_stale:
         ApiToken.objects.filter(pk=user.token_id).update(last_used_at=now)
     return user
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def audit_record(

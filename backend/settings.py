@@ -206,8 +206,6 @@ PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 50_000_000, minimum=1_000_000)
 # Anonymous residents' grievance photos: uploads per client address per hour (cache-counted).
 PHOTO_PUBLIC_UPLOADS_PER_HOUR = env_int("PHOTO_PUBLIC_UPLOADS_PER_HOUR", 30, minimum=1)
-# Called with the photo id (str) once a photo's derivatives and hash are saved (dotted paths).
-PHOTO_PROCESSED_HOOKS: list[str] = ["visits.services.photo_processed"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
@@ -280,24 +278,7 @@ LOGGING = {
 }
 
 # --- Scheduled jobs and notifications --------------------------------------------------------
-# `manage.py run_due_jobs` runs each of these `run(*, now)` functions (cron, every few minutes).
-DUE_JOBS: list[str] = [
-    "grievances.jobs.run",
-    "coverage.jobs.run",
-    "payments.jobs.run",
-]
-# Called with `years=[...]` after an office loads (publishes) a calendar year.
-CALENDAR_LOADED_HOOKS: list[str] = [
-    "grievances.services.recompute_provisional_deadlines",
-]
 SMS_BACKEND = env_str("SMS_BACKEND", "notifications.sms.ConsoleSmsSender")
-# `manage.py seed_demo` calls each of these `seeder(*, context)` after it builds the demo
-# register (register/demo.py): the place where apps add their own demo rows.
-DEMO_SEEDERS: list[str] = [
-    "demo.visits.seed",  # 2026Q1-Q3 visits with photos and flags (skipped for big builds)
-    "demo.grievances.seed",  # ~60 cases in every state, through the real workflow
-    "demo.payments.seed",  # subsidy payment lists, passbook checks, warnings, a disclosure page
-]
 # Above this many households seed_demo adds no visits (the benchmarks' big builds add their own).
 DEMO_VISITS_MAX_HOUSEHOLDS = env_int("DEMO_VISITS_MAX_HOUSEHOLDS", 10_000, minimum=0)
 

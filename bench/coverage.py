@@ -67,8 +67,8 @@ def add_visits() -> None:
     """Four quarters of visits, each an INSERT ... SELECT over the pairings (idempotent)."""
     from django.db import connection
 
+    from common.quarters import Quarter
     from coverage.selectors import quarter_dates
-    from visits.windows import Quarter
 
     with connection.cursor() as cur:
         cur.execute("SELECT min(id) FROM accounts_user")

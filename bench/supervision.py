@@ -102,6 +102,7 @@ def main() -> int:
 
     from accounts.models import User
     from accounts.roles import Role
+    from common.quarters import Quarter, window_for
     from coverage import jobs, reminders
     from notifications.models import Notification
     from regions.models import Level, Region
@@ -109,7 +110,6 @@ def main() -> int:
     from supervision import services as supervision
     from tests.supervision.data import at
     from visits.models import SpotCheckDraw, Visit
-    from visits.windows import Quarter, window_for
 
     call_command("migrate", verbosity=0)
     if not Household.objects.exists():

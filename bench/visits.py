@@ -63,7 +63,7 @@ from accounts.models import ApiToken, User, hash_token
 from regions.models import Region
 from register.models import Helper, Pairing
 from visits.services import extension_grant
-from visits.windows import Quarter
+from common.quarters import Quarter
 
 n = int(sys.argv[-1]) if sys.argv[-1].isdigit() else 8
 county = Region.objects.filter(level="county").order_by("code").first()

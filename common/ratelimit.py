@@ -8,7 +8,7 @@ count per process (NOTES.md). A fixed window is enough to stop key guessing and 
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from accounts.services import client_ip
+from common.client_ip import client_ip
 
 
 def count(key: str, *, timeout: int | None) -> int:

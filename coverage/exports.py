@@ -16,10 +16,10 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from common import xlsx
+from common.quarters import SHANGHAI, Quarter
 from coverage import selectors as coverage
 from coverage.selectors import Counts
 from regions.models import PREFIX_DIGITS, Level, Region
-from visits.windows import SHANGHAI, Quarter
 
 CHUNK = 2000
 SUMMARY_HEADER = [

@@ -1,4 +1,4 @@
-"""The visits app's scheduled work, run by `manage.py run_due_jobs` (setting `DUE_JOBS`)."""
+"""Coverage's scheduled work, run by `manage.py run_due_jobs` (registered in `CoverageConfig`)."""
 
 from datetime import datetime
 

@@ -28,11 +28,11 @@ from django.db.models.functions import Cast, Substr
 
 from accounts.models import User
 from accounts.roles import Role
+from common.quarters import CLOSE_DAY, SHANGHAI, Quarter, Window, quarter_open_at, window_for
 from notifications.models import Notification
 from notifications.services import Message, notify_each
 from register.models import Helper, Household, Pairing, UnitPairing
 from visits.models import VillageVisit, Visit
-from visits.windows import CLOSE_DAY, SHANGHAI, Quarter, Window, quarter_open_at, window_for
 from workdays.calendar import Calendar
 
 # How long before the window closes the "closing soon" reminder starts (the 8th, 00:00).

@@ -26,8 +26,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, field
-from datetime import date, datetime
-from datetime import time as clock
+from datetime import date
 
 from django.db.models import (
     Count,
@@ -40,37 +39,22 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce, Substr
-from django.utils import timezone
 
-from accounts.roles import OFFICE_ROLES, Role, reads_area
+from accounts.roles import reads_coverage
 from accounts.scoping import code_in_area, in_area
 from common import versions
 from common.errors import Forbidden, NotFound
+from common.quarters import Quarter
 from regions.models import CHILD_LEVEL, PREFIX_DIGITS, Level, Region
 from regions.selectors import region_path
 from register.models import Helper, Household, Pairing, UnitPairing, WeakVillage
 from visits.models import VillageVisit, Visit, VisitFlag
-from visits.windows import SHANGHAI, Quarter, last_opened_quarter
 
 _CODE_RE = re.compile(r"^\d{12}$")
 TREND_MAX = 12
 
 
 # --- Access -----------------------------------------------------------------------------------
-
-
-def may_read(user) -> bool:
-    """Offices, supervisors and admins read coverage; helpers, units, departments do not."""
-    return bool(user and user.is_authenticated and (reads_area(user) or user.is_superuser))
-
-
-def may_remind(user) -> bool:
-    """Offices (and admins) remind helpers; supervisors only read."""
-    return bool(
-        user
-        and user.is_authenticated
-        and (user.is_superuser or user.role in OFFICE_ROLES or user.role == Role.ADMIN)
-    )
 
 
 def _root_code() -> str | None:
@@ -85,7 +69,7 @@ def coverage_region(user, code: str | None) -> Region:
     Forbidden (403) for a role that does not read coverage; NotFound (404) for a code that is
     malformed, unknown or outside the user's area (the same answer for all three).
     """
-    if not may_read(user):
+    if not reads_coverage(user):
         raise Forbidden("您的角色无权查看走访覆盖率", code="forbidden")
     code = (code or "").strip() or user.region_id or _root_code()
     if not code or not _CODE_RE.match(code) or not code_in_area(user, code):
@@ -94,22 +78,6 @@ def coverage_region(user, code: str | None) -> Region:
     if region is None:
         raise NotFound("区划不存在", code="not_found")
     return region
-
-
-def default_quarter(today: date | None = None) -> Quarter:
-    """The quarter offices read by default: the latest whose window has opened, the same rule
-    as the supervision pages (`windows.last_opened_quarter`). From the 21st of a quarter's last
-    month that is the quarter being reported, whose coverage is filling up."""
-    if today is None:
-        return last_opened_quarter(timezone.now())
-    return last_opened_quarter(datetime.combine(today, clock(12), tzinfo=SHANGHAI))
-
-
-def parse_quarter(text: str | None) -> Quarter:
-    """'2026Q3' → Quarter; empty → `default_quarter()`. ValueError on bad text."""
-    if not text or not text.strip():
-        return default_quarter()
-    return Quarter.parse(text)
 
 
 def quarter_dates(quarter: Quarter) -> tuple[date, date]:

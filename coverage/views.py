@@ -23,9 +23,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts.roles import reads_coverage, reminds_helpers
 from accounts.scoping import code_in_area
 from common.charts import Bar, bar_chart, line_chart
 from common.errors import Forbidden, NotFound
+from common.quarters import SHANGHAI, Quarter, default_quarter, quarter_for_page
 from coverage import reminders
 from coverage import selectors as coverage
 from coverage.selectors import Counts
@@ -36,7 +38,6 @@ from regions.models import Level, Region
 from regions.selectors import region_path
 from visits import selectors
 from visits.models import FlagKind
-from visits.windows import SHANGHAI, Quarter
 
 PAGE_SIZE = 50
 
@@ -47,7 +48,7 @@ def coverage_reader(view: Callable) -> Callable:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if not coverage.may_read(request.user):
+        if not reads_coverage(request.user):
             raise PermissionDenied("您的角色无权查看此页面")
         return view(request, *args, **kwargs)
 
@@ -64,16 +65,13 @@ def _place(request: HttpRequest, code: str | None = None) -> Region:
 
 
 def _quarter(request: HttpRequest, text: str | None = None) -> Quarter:
-    try:
-        return coverage.parse_quarter(text if text is not None else request.GET.get("quarter"))
-    except ValueError:
-        return coverage.default_quarter()
+    return quarter_for_page(text if text is not None else request.GET.get("quarter"))
 
 
 def _quarter_choices(selected: Quarter) -> list[Quarter]:
     # The calendar quarter too, before its window opens (entries under an extension).
     today = Quarter.of_date(timezone.localtime(timezone.now(), SHANGHAI).date())
-    latest = max(today, coverage.default_quarter(), selected)
+    latest = max(today, default_quarter(), selected)
     return [latest.shift(-i) for i in range(8)]
 
 
@@ -157,7 +155,7 @@ def pending(request: HttpRequest) -> HttpResponse:
         "page_number": page_number,
         "has_next": len(items) > PAGE_SIZE,
         "total": report.total,
-        "may_remind": coverage.may_remind(request.user),
+        "may_remind": reminds_helpers(request.user),
     }
     return render(request, "coverage/pending.html", context)
 
@@ -175,7 +173,7 @@ def _remind(request: HttpRequest, q: Quarter, place: Region) -> HttpResponse:
     Once a day per helper and quarter (the notification's dedupe key); helpers without a login
     are counted and named in the message so the office can phone them.
     """
-    if not coverage.may_remind(request.user):
+    if not reminds_helpers(request.user):
         raise PermissionDenied("只有扶贫办可以发送提醒")
     pending_rows = coverage.pending_pairings(request.user, q, place)
     helper_id = request.POST.get("helper", "")

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.quarters import Quarter
 from coverage import selectors as coverage
 from register.models import Helper
-from visits.windows import Quarter
 
 HOUSEHOLD_FIELDS = (
     "id",

@@ -1,4 +1,4 @@
-"""Demo complaints and requests for help for `seed_demo` (a `DEMO_SEEDERS` entry).
+"""Demo complaints and requests for help for `seed_demo` (a seeder).
 
 About sixty cases in Rudong county, in every state a queue shows: new, accepted, rejected,
 assigned, returned, replied, resolved, closed (some rated, some reopened), and overdue ones

@@ -7,9 +7,9 @@ same data. It scales: households, helpers and pairings are generated village by 
 written in batches (PostgreSQL COPY, or executemany elsewhere), so a million households take
 minutes and flat memory.
 
-Other apps add their own demo rows by naming a function in the `DEMO_SEEDERS` setting: each is
-called as `seeder(context=DemoContext)` inside the same transaction, after the register is
-built, and may return a dict of counts to print.
+The other demo modules (`demo/visits.py`, `demo/grievances.py`) are seeders passed to `build()`:
+each is called as `seeder(context=DemoContext)` inside the same transaction, after the register
+is built, and may return a dict of counts to print.
 """
 
 from __future__ import annotations
@@ -25,11 +25,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
-from django.utils.module_loading import import_string
 from stdnum.cn import ric
 
 from accounts.models import User
@@ -187,7 +185,7 @@ class DemoResult:
 
 @dataclass
 class DemoContext:
-    """What an extra demo seeder (`DEMO_SEEDERS`) gets: the size, a seeded RNG, a writer."""
+    """What a demo seeder gets: the size, a seeded RNG, a writer."""
 
     households: int
     seed: int
@@ -670,8 +668,7 @@ def demo_logins() -> list[DemoLogin]:
     ]
 
 
-def extra_seeders() -> list[Callable[..., dict[str, int] | None]]:
-    return [import_string(path) for path in getattr(settings, "DEMO_SEEDERS", [])]
+Seeder = Callable[..., dict[str, int] | None]
 
 
 def build(
@@ -680,8 +677,12 @@ def build(
     seed: int = 42,
     log: Callable[[str], None] = lambda _msg: None,
     batch_rows: int = BATCH_ROWS,
+    seeders: Sequence[Seeder] = (),
 ) -> DemoResult:
     """Build the demo county in one transaction; returns counts and seconds per phase.
+
+    After the register, each of `seeders` (`seeder(*, context)`) adds its app's demo rows
+    (the `seed_demo` command passes the visits and grievances seeders).
 
     The caller checks `is_seeded()` first: building twice would collide on the demo users.
     """
@@ -747,7 +748,7 @@ def build(
         context = DemoContext(
             households=households, seed=seed, rng=random.Random(seed + 1), writer=writer, log=log
         )
-        for seeder in extra_seeders():
+        for seeder in seeders:
             phase(seeder.__module__, lambda s=seeder: s(context=context))
         writer.finish()
         commit_started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Demo visits for `seed_demo` (a `DEMO_SEEDERS` entry): three quarters of a living county.
+"""Demo visits for `seed_demo` (a seeder): three quarters of a living county.
 
 2026Q1 and Q2 are ~95 % visited, Q3 (the quarter offices read in November) ~85 % with some
 towns well behind others. Every visit carries its four photos: small generated JPEGs (240x180)
@@ -8,8 +8,9 @@ near-copy reused, income copied from last quarter or entered year-to-date, impos
 so the fabrication flags, the risk list and the flagged-visit pages have something to show.
 
 Two paths write the same tables:
-- the real one (`media.services.photo_receive` / `photo_process`, `visits.services.visit_submit`
-  and `village_visit_submit`, with `now=` inside each quarter's window) for the three demo
+- the real one (`media.services.photo_receive`, `media.processing.photo_process`,
+  `visits.services.visit_submit` and `village_visit_submit`, with `now=` inside each quarter's
+  window) for the three demo
   helper logins' households, a sample of others and every weak-village visit: all checks run;
 - a bulk one for the rest (thousands of visits on SQLite in seconds): photos are made from a
   pool of generated images (one encode and one `images.make_derivatives` per image; each photo
@@ -45,10 +46,12 @@ from PIL import Image
 
 from accounts.models import User
 from accounts.roles import Role
+from common.quarters import SHANGHAI, Quarter, window_for
 from demo.register import HELPER_LOGINS, BulkWriter, DemoContext, next_id
 from media import images
 from media.models import ContentType, Photo, PhotoKind, PhotoStatus, original_path
-from media.services import photo_process, photo_receive
+from media.processing import photo_process
+from media.services import photo_receive
 from register.models import Household, Pairing, UnitPairing
 from visits import flags as flag_checks
 from visits.models import INCOME_CATEGORIES, QuarterIncome, Visit, VisitPhoto
@@ -60,7 +63,6 @@ from visits.services import (
     village_visit_submit,
     visit_submit,
 )
-from visits.windows import SHANGHAI, Quarter, window_for
 
 MAX_HOUSEHOLDS = 10_000
 KINDS = ("location", "scene", "passbook", "handbook")

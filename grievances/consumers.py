@@ -7,8 +7,7 @@ sends to the case's region and each ancestor). Events carry no identity and no t
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.roles import Role
-from grievances.selectors import sees_area
+from accounts.roles import Role, reads_area_grievances
 from grievances.workflow import area_group, department_group
 
 
@@ -18,7 +17,7 @@ def groups_for(user) -> list[str]:
     groups = []
     if user.role == Role.DEPARTMENT and user.unit_id is not None:
         groups.append(department_group(user.unit_id))
-    if sees_area(user) and user.region_id:
+    if reads_area_grievances(user) and user.region_id:
         groups.append(area_group(user.region_id))
     return groups
 

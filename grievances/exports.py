@@ -8,8 +8,8 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from common import xlsx
+from common.quarters import Quarter
 from grievances.models import Grievance
-from grievances.selectors import Quarter
 
 STATS_HEADER = [
     "承办部门",

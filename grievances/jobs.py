@@ -1,4 +1,4 @@
-"""The scheduled work of cases, run by `manage.py run_due_jobs` (setting `DUE_JOBS`).
+"""The scheduled work of cases, run by `manage.py run_due_jobs` (registered in `GrievancesConfig`).
 
 - provisional deadlines are recounted once their calendar year is loaded;
 - one working day before a deadline, whoever must act is warned;

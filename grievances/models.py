@@ -348,7 +348,11 @@ class GrievancePhoto(models.Model):
     """
 
     grievance = models.ForeignKey(Grievance, on_delete=models.CASCADE, related_name="photos")
-    photo = models.ForeignKey("media.Photo", on_delete=models.PROTECT, related_name="+")
+    # The reverse name lets media's area rule find a department's case photos without
+    # importing grievances (media sits below it).
+    photo = models.ForeignKey(
+        "media.Photo", on_delete=models.PROTECT, related_name="grievance_uses"
+    )
     evidence = models.BooleanField("走访凭证", default=False)
 
     class Meta:

@@ -6,16 +6,16 @@ complainant's identity: that is read one case at a time through
 `services.complainant_identity_for`, which audits it.
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import OFFICE_ROLES, Role, is_office
+from accounts.roles import OFFICE_ROLES, Role, reads_area_grievances
 from accounts.scoping import in_area
 from common.errors import NotFound
+from common.quarters import Quarter
 from grievances.models import DUE_STATES, Grievance, GrievanceAssignment, GrievanceEvent, State
 from regions.models import PREFIX_DIGITS, Level, prefix_of_code
 from register.models import Unit
@@ -33,16 +33,12 @@ def area_codes(code: str) -> list[str]:
     return out
 
 
-def sees_area(user) -> bool:
-    return bool(user.is_superuser or is_office(user) or user.role == Role.SUPERVISOR)
-
-
 def grievance_list(*, user: User) -> QuerySet[Grievance]:
     """Every case the user may see, with the joins a list needs."""
     qs = Grievance.objects.select_related("region", "department")
     if not user.is_authenticated or not user.is_active:
         return qs.none()
-    if sees_area(user):
+    if reads_area_grievances(user):
         return in_area(qs, user)
     if user.role == Role.DEPARTMENT and user.unit_id is not None:
         return qs.filter(department_id=user.unit_id)
@@ -109,31 +105,6 @@ def department_handlers(*, unit_id: int | None) -> QuerySet[User]:
 # --- Statistics -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Quarter:
-    year: int
-    quarter: int
-
-    @property
-    def start(self) -> date:
-        return date(self.year, 3 * self.quarter - 2, 1)
-
-    @property
-    def end(self) -> date:
-        """The first day after the quarter."""
-        if self.quarter == 4:
-            return date(self.year + 1, 1, 1)
-        return date(self.year, 3 * self.quarter + 1, 1)
-
-    @property
-    def label(self) -> str:
-        return f"{self.year}年第{self.quarter}季度"
-
-    @classmethod
-    def of(cls, day: date) -> "Quarter":
-        return cls(day.year, (day.month - 1) // 3 + 1)
-
-
 def _aware(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -146,9 +117,9 @@ def department_stats(*, user: User, quarter: Quarter, today: date | None = None)
     """
     today = today or timezone.localdate()
     qs = GrievanceAssignment.objects.filter(
-        received_at__gte=_aware(quarter.start), received_at__lt=_aware(quarter.end)
+        received_at__gte=_aware(quarter.first_day), received_at__lt=_aware(quarter.end_day)
     )
-    if sees_area(user):
+    if reads_area_grievances(user):
         qs = in_area(qs, user)
     elif user.role == Role.DEPARTMENT and user.unit_id is not None:
         qs = qs.filter(department_id=user.unit_id)

@@ -14,8 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import AuditAction
+from accounts.roles import opens_case_pages
 from accounts.services import audit_record
 from common.errors import AppError, NotFound
+from common.quarters import Quarter
 from grievances import exports, present, ratelimit, selectors, services, workflow
 from grievances.models import Category, Kind, State
 from regions.models import Level, Region
@@ -103,7 +105,7 @@ def staff_only(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         user = request.user
-        if not (selectors.sees_area(user) or user.role == "department"):
+        if not opens_case_pages(user):
             return render(request, "grievances/not_found.html", status=404)
         try:
             return view(request, *args, **kwargs)
@@ -176,16 +178,15 @@ def staff_case(request: HttpRequest, case_id: int) -> HttpResponse:
     )
 
 
-def _quarter(request: HttpRequest) -> selectors.Quarter:
-    current = selectors.Quarter.of(timezone.localdate())
+def _quarter(request: HttpRequest) -> Quarter:
+    """`?year=2026&quarter=3`, default the current calendar quarter (also for bad numbers)."""
+    current = Quarter.of_date(timezone.localdate())
     try:
-        year = int(request.GET.get("year") or current.year)
-        quarter = int(request.GET.get("quarter") or current.quarter)
+        return Quarter.from_parts(
+            request.GET.get("year") or current.year, request.GET.get("quarter") or current.q
+        )
     except ValueError:
         return current
-    if not (2000 <= year <= 2100 and 1 <= quarter <= 4):
-        return current
-    return selectors.Quarter(year, quarter)
 
 
 @staff_only
@@ -217,7 +218,7 @@ def _xlsx(request: HttpRequest, content: bytes, name: str) -> HttpResponse:
 def staff_stats_xlsx(request: HttpRequest) -> HttpResponse:
     q = _quarter(request)
     rows = selectors.department_stats(user=request.user, quarter=q)
-    return _xlsx(request, exports.stats_xlsx(rows, q), f"grievance-stats-{q.year}Q{q.quarter}")
+    return _xlsx(request, exports.stats_xlsx(rows, q), f"grievance-stats-{q}")
 
 
 @staff_only

@@ -4,7 +4,7 @@ import uuid
 
 from django.db.models import QuerySet
 
-from accounts.roles import FIELD_ROLES, Role
+from accounts.roles import is_department, is_field_worker
 from accounts.scoping import in_area
 from common.errors import NotFound
 from media.models import Photo
@@ -19,19 +19,19 @@ def photos_for_user(user) -> QuerySet[Photo]:
     if user is None or not user.is_authenticated or not user.is_active:
         return Photo.objects.none()
     own = Photo.objects.filter(uploaded_by=user)
-    if getattr(user, "role", None) in FIELD_ROLES and not user.is_superuser:
+    if is_field_worker(user):
         return own.order_by("-created_at")
-    if getattr(user, "role", None) == Role.DEPARTMENT and not user.is_superuser:
+    if is_department(user):
         # A department handles the cases assigned to it, not the area's register: it reads the
         # photos of its cases, never the visits' passbook pages of the county it sits in.
-        from grievances.models import GrievancePhoto  # media must not import grievances early
-
         if user.unit_id is None:
             # `department_id = NULL` would match every unassigned case's photos.
             return own.order_by("-created_at")
-
-        cases = GrievancePhoto.objects.filter(grievance__department_id=user.unit_id)
-        return (Photo.objects.filter(pk__in=cases.values("photo_id")) | own).order_by("-created_at")
+        # Through the reverse relation that grievances declares: media never imports it. A
+        # visit's passbook page may back several cases, so the photos are picked by id.
+        used = Photo.objects.filter(grievance_uses__grievance__department_id=user.unit_id)
+        cases = Photo.objects.filter(pk__in=used.values("pk"))
+        return (cases | own).order_by("-created_at")
     return (in_area(Photo.objects.all(), user) | own).order_by("-created_at")
 
 

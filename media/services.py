@@ -1,8 +1,9 @@
-"""Writes for photos: receive an upload (light, in the request), process it (heavy, in the
-background task), set its region, and the ownership check other apps call before using one.
+"""Writes for photos: receive an upload (light, in the request) and queue its processing
+(heavy, `media.processing` in the background task), set its region, and the ownership check
+other apps call before using one.
 
 Nothing here imports visits or grievances: they call in, and learn that a photo's hash is
-ready through the hooks named in `settings.PHOTO_PROCESSED_HOOKS`.
+ready through `media.processing.processed_hooks`.
 """
 
 import datetime as dt
@@ -16,16 +17,15 @@ from typing import IO
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from common.errors import AppError, Conflict, NotFound, Unprocessable
+from common.errors import Conflict, NotFound, Unprocessable
 from common.geo import CoordSystem, as_decimal, to_wgs84
 from media import images
 from media.models import ContentType, Photo, PhotoKind, PhotoStatus
+from media.tasks import process_photo
 from regions.models import Region
 
 logger = logging.getLogger(__name__)
@@ -194,67 +194,7 @@ def photo_receive(
 
 def photo_enqueue_processing(*, photo_id: uuid.UUID) -> None:
     """Queue the background processing once the current transaction commits."""
-    from media.tasks import process_photo
-
     transaction.on_commit(lambda: process_photo.enqueue(str(photo_id)))
-
-
-def _failure_reason(exc: BaseException) -> str:
-    if isinstance(exc, AppError):
-        return f"{exc.code}: {exc.message}"
-    text = str(exc) or type(exc).__name__
-    if "truncated" in text:
-        return f"truncated: {text}"
-    return f"{type(exc).__name__}: {text}"[:1000]
-
-
-def photo_process(*, photo_id: uuid.UUID | str) -> Photo | None:
-    """Make the display copy, thumbnail and perceptual hashes, mark the photo processed and
-    call the `PHOTO_PROCESSED_HOOKS`. A photo that cannot be decoded is marked failed with the
-    reason; this never raises for a bad image. Idempotent for a processed photo."""
-    photo = Photo.objects.filter(pk=photo_id).first()
-    if photo is None:
-        logger.warning("photo %s to process does not exist", photo_id)
-        return None
-    if photo.status == PhotoStatus.PROCESSED:
-        return photo
-    try:
-        with default_storage.open(photo.original.name, "rb") as fh:
-            made = images.make_derivatives(fh)
-    except Exception as exc:  # noqa: BLE001 (any decoder failure is the photo's, not the worker's)
-        reason = _failure_reason(exc)
-        logger.info("photo %s failed processing: %s", photo.pk, reason)
-        Photo.objects.filter(pk=photo.pk).update(status=PhotoStatus.FAILED, processing_error=reason)
-        photo.status, photo.processing_error = PhotoStatus.FAILED, reason
-        return photo
-
-    photo.display.save(f"{photo.pk}.jpg", ContentFile(made.display), save=False)
-    photo.thumbnail.save(f"{photo.pk}.jpg", ContentFile(made.thumbnail), save=False)
-    photo.width, photo.height = made.width, made.height
-    photo.phash, photo.phash_rotated = made.phash, made.phash_mirrored
-    photo.status, photo.processing_error = PhotoStatus.PROCESSED, ""
-    photo.save(
-        update_fields=[
-            "display",
-            "thumbnail",
-            "width",
-            "height",
-            "phash",
-            "phash_rotated",
-            "status",
-            "processing_error",
-        ]
-    )
-    _run_hooks(photo.pk)
-    return photo
-
-
-def _run_hooks(photo_id: uuid.UUID) -> None:
-    for path in settings.PHOTO_PROCESSED_HOOKS:
-        try:
-            import_string(path)(str(photo_id))
-        except Exception:  # one app's hook must not undo the processing (logged)
-            logger.exception("photo processed hook %s failed for %s", path, photo_id)
 
 
 def photo_set_region(photo: Photo, region_code: str) -> Photo:

@@ -6,10 +6,10 @@ Embedded default: the immediate backend runs it in process after the commit. Pro
 
 from django_tasks import task
 
+from media.processing import photo_process
+
 
 @task()
 def process_photo(photo_id: str) -> None:
     """Derivatives, perceptual hash, then the processed hooks; a bad image is marked failed."""
-    from media.services import photo_process
-
     photo_process(photo_id=photo_id)

@@ -1,20 +1,24 @@
 """The scheduled jobs: one idempotent entry point that cron or a timer calls every few minutes.
 
-Each job named in `settings.DUE_JOBS` is a function `run(*, now) -> dict`. A job runs inside
+Each job in `due_jobs` is a function `run(*, now) -> dict`, registered by its app in
+`AppConfig.ready()` and locked under its dotted name (`grievances.jobs.run`). A job runs inside
 a transaction that holds its `JobLock` row: a second runner (another cron tick that overlaps,
 or another machine) skips it instead of doing the same work twice. The jobs themselves are
 idempotent too (dedupe keys, state changes), so a crash half-way is safe to re-run.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
+from common.hooks import Hooks, dotted_name
 from notifications.models import JobLock
+
+Job = Callable[..., dict]
+due_jobs: Hooks[Job] = Hooks("scheduled jobs")
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +26,12 @@ logger = logging.getLogger(__name__)
 def run_due_jobs(*, now: datetime | None = None, only: list[str] | None = None) -> dict:
     now = now or timezone.now()
     results: dict[str, dict] = {}
-    for path in settings.DUE_JOBS:
+    for job in due_jobs:
+        path = dotted_name(job)
         if only and path not in only:
             continue
         try:
-            results[path] = run_one(path, now=now)
+            results[path] = run_one(job, now=now)
         except Exception as exc:
             # One broken job must not starve the others (its transaction rolled back, so the
             # next tick retries it); the command exits non-zero so cron reports it.
@@ -35,7 +40,8 @@ def run_due_jobs(*, now: datetime | None = None, only: list[str] | None = None) 
     return results
 
 
-def run_one(path: str, *, now: datetime) -> dict:
+def run_one(job: Job, *, now: datetime) -> dict:
+    path = dotted_name(job)
     JobLock.objects.get_or_create(name=path)
     with transaction.atomic():
         qs = JobLock.objects.filter(name=path)
@@ -45,7 +51,7 @@ def run_one(path: str, *, now: datetime) -> dict:
         if lock is None:
             return {"skipped": "另一个进程正在执行该任务"}
         lock.last_started_at = timezone.now()
-        summary = import_string(path)(now=now)
+        summary = job(now=now)
         lock.last_finished_at = timezone.now()
         lock.last_summary = _jsonable(summary)
         lock.save()

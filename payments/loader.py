@@ -196,7 +196,7 @@ def read_csv(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
     stream.seek(0)
     text = io.TextIOWrapper(stream, encoding=_encoding(head), newline="")
     try:
-        yield from _rows(iter(csv.reader(text)))
+        yield from _rows(tuple(r) for r in csv.reader(text))
     except UnicodeDecodeError as exc:
         raise FileInvalid("CSV 文件编码无法识别,请另存为 UTF-8 或 GBK 编码") from exc
     except csv.Error as exc:
@@ -384,6 +384,10 @@ def parse_row(raw: dict[str, Any], known: Known) -> Parsed:
     account = take(mask_account, account_text) if account_text is not None else None
     if reasons:
         raise RowInvalid(";".join(reasons))
+    # Every value is there: a missing one would have left a reason.
+    assert item is not None and period is not None and id_number is not None
+    assert batch is not None and name is not None and amount is not None
+    assert paid_on is not None and bank is not None and account is not None
     return Parsed(
         batch=batch,
         item=item,

@@ -82,7 +82,7 @@ def paid_twice(scope: Scope) -> list[PaymentWarning]:
     wanted = set(doubled)
     found: dict[tuple, list[tuple]] = defaultdict(list)
     for chunk in _chunks(sorted({g[0] for g in doubled})):
-        rows = (
+        chunk_rows = (
             Payment.objects.filter(id_number__in=chunk)
             .order_by("id")
             .values_list(
@@ -98,7 +98,7 @@ def paid_twice(scope: Scope) -> list[PaymentWarning]:
                 "name",
             )
         )
-        for row in rows:
+        for row in chunk_rows:
             if row[:3] in wanted:
                 found[row[:3]].append(row[3:])
     warnings = []
@@ -178,20 +178,20 @@ def not_in_register(scope: Scope) -> list[PaymentWarning]:
         .annotate(n=Count("id"), total=Sum("amount"), village=Min("village_id"), last=Max("id"))
         .order_by("id_number", "name")
     )
-    for row in renamed:
+    for other in renamed:
         warnings.append(
             PaymentWarning(
                 kind=WarningKind.NAME_MISMATCH,
-                key=f"{_person(row['id_number'])}:{row['name']}"[:200],
-                region_id=row["village"],
-                payment_id=row["last"],
-                household_id=row["household_id"],
+                key=f"{_person(other['id_number'])}:{other['name']}"[:200],
+                region_id=other["village"],
+                payment_id=other["last"],
+                household_id=other["household_id"],
                 detail={
-                    "name": row["name"],
-                    "register_name": row["household__head_name"],
-                    "id_number": mask_id_number(row["id_number"]),
-                    "payments": row["n"],
-                    "total": _money(row["total"]),
+                    "name": other["name"],
+                    "register_name": other["household__head_name"],
+                    "id_number": mask_id_number(other["id_number"]),
+                    "payments": other["n"],
+                    "total": _money(other["total"]),
                 },
             )
         )
@@ -240,7 +240,7 @@ def after_exit(scope: Scope) -> list[PaymentWarning]:
                 "name": name,
                 "amount": _money(amount),
                 "paid_on": paid_on.isoformat(),
-                "exited_on": exited_on.isoformat(),
+                "exited_on": str(exited_on),  # never empty: the filter asks for it
             },
         )
         for pk, item_id, period, amount, paid_on, village, household_id, exited_on, name in rows
@@ -255,6 +255,7 @@ def unpaid(scope: Scope) -> list[PaymentWarning]:
     warnings = []
     items = SubsidyItem.objects.filter(scheduled_from__isnull=False).select_related("department")
     for item in items.order_by("pk"):
+        assert item.scheduled_from is not None  # the filter above
         first = Period.containing(item.scheduled_from, item.period_kind)
         # The last period that ended more than `days` days ago, and not after the schedule.
         last = Period.containing(last_end, item.period_kind)
@@ -322,7 +323,7 @@ def amount_off(scope: Scope) -> list[PaymentWarning]:
                 "name": name,
                 "amount": _money(amount),
                 "standard": _money(standard),
-                "difference": _money(amount - standard),
+                "difference": _money(amount - (standard or 0)),
             },
         )
         for pk, item_id, period, amount, standard, village, household_id, name in rows

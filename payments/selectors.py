@@ -77,7 +77,7 @@ def household_for_checks(*, user: User, household_id: int) -> Household:
     qs = Household.objects.select_related("village")
     if checks_passbooks(user):
         today = local_day(timezone.now())
-        paired = Pairing.objects.held_on(today).filter(helper_id=user.helper_id)
+        paired = Pairing.objects.held_on(today).filter(helper__user=user)
         household = qs.filter(pk=household_id, pk__in=paired.values("household_id")).first()
     elif reads_payments(user):
         household = in_area(qs, user).filter(pk=household_id).first()
@@ -93,7 +93,7 @@ def visit_for_checks(*, user: User, visit_id, write: bool = False) -> Visit:
     or, with `write`, record (the helper who submitted it). Otherwise NotFound."""
     qs = Visit.objects.select_related("household", "helper")
     if checks_passbooks(user):
-        visit = qs.filter(pk=visit_id, helper_id=user.helper_id).first()
+        visit = qs.filter(pk=visit_id, helper__user=user).first()
         if visit is not None and write and visit.submitted_by_id != user.pk:
             visit = None
     elif reads_payments(user) and not write:
@@ -221,9 +221,9 @@ def overview(*, user: User, region: Region, year: int) -> Overview:
         .values("part")
         .annotate(n=Count("id"), amount=Sum("amount"))
     )
-    for r in payments:
-        target = row(r["part"])
-        target.payments, target.amount = r["n"], r["amount"]
+    for p in payments:
+        target = row(p["part"])
+        target.payments, target.amount = p["n"], p["amount"]
     discrepancy = ~Q(result=CheckResult.SEEN)
     still_open = Q(grievance__state__in=OPEN_STATES)
     checks = (
@@ -236,35 +236,35 @@ def overview(*, user: User, region: Region, year: int) -> Overview:
             closed=Count("id", filter=discrepancy & ~still_open),
         )
     )
-    for r in checks:
-        target = row(r["part"])
-        target.checked = r["n"]
-        target.discrepancies_open, target.discrepancies_closed = r["open"], r["closed"]
+    for c in checks:
+        target = row(c["part"])
+        target.checked = c["n"]
+        target.discrepancies_open, target.discrepancies_closed = c["open"], c["closed"]
     area_wide = 0
     warnings = (
         PaymentWarning.objects.filter(region__code__startswith=prefix, closed_at__isnull=True)
         .values("region_id")
         .annotate(n=Count("id"))
     )
-    for r in warnings:
-        code = r["region_id"]
+    for w in warnings:
+        code = w["region_id"]
         if len(prefix_of_code(code)) >= digits:
-            row(code[:digits]).warnings_open += r["n"]
+            row(code[:digits]).warnings_open += w["n"]
         else:
             # Item-wide warnings (a period left unpaid) belong to the item's county or city.
-            area_wide += r["n"]
+            area_wide += w["n"]
     names = dict(Region.objects.filter(code__in=list(rows)).values_list("code", "name"))
     total = OverviewRow(region.code, region.name, warnings_open=area_wide)
     children = []
-    for code, r in sorted(rows.items()):
-        r.name = names.get(code, code)
-        total.payments += r.payments
-        total.amount += r.amount
-        total.checked += r.checked
-        total.discrepancies_open += r.discrepancies_open
-        total.discrepancies_closed += r.discrepancies_closed
-        total.warnings_open += r.warnings_open
-        children.append(r)
+    for code, child in sorted(rows.items()):
+        child.name = names.get(code, code)
+        total.payments += child.payments
+        total.amount += child.amount
+        total.checked += child.checked
+        total.discrepancies_open += child.discrepancies_open
+        total.discrepancies_closed += child.discrepancies_closed
+        total.warnings_open += child.warnings_open
+        children.append(child)
     if region.level != Level.VILLAGE:
         children = _with_empty_children(region, children)
     return Overview(region=region, year=year, total=total, children=children)

@@ -6,17 +6,13 @@ The tree is the national code list: only system administrators (and superusers) 
 from django.contrib import admin
 
 from accounts.admin_scoping import RelatedInAreaFilter, RoleScopedAdmin
-from accounts.roles import Role
+from accounts.roles import is_system_admin
 from regions.models import Region
-
-
-def _is_system_admin(user) -> bool:
-    return getattr(user, "role", None) == Role.ADMIN
 
 
 @admin.register(Region)
 class RegionAdmin(RoleScopedAdmin):
-    writer = staticmethod(_is_system_admin)
+    writer = staticmethod(is_system_admin)
     deletable = False  # households, users and visits hang off regions: PROTECT would refuse
     list_display = ("code", "name", "level", "parent")
     list_filter = ("level", ("parent", RelatedInAreaFilter))

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from accounts.admin_scoping import RelatedInAreaFilter, RoleScopedAdmin
-from accounts.roles import Role, is_office
+from accounts.roles import is_office, sets_city_rules
 from accounts.scoping import code_in_area
 from regions.models import Level
 from register.models import (
@@ -25,10 +25,6 @@ from register.models import (
 )
 from register.services import household_id_number_for
 from register.validators import mask_id_number
-
-
-def _sets_city_rules(user) -> bool:
-    return user.role in (Role.CITY_OFFICE, Role.ADMIN)
 
 
 @admin.register(Unit)
@@ -168,6 +164,6 @@ class IncomeThresholdAdmin(RoleScopedAdmin):
     """The yearly low-income line is one for the whole city: set by the city office."""
 
     area_path = None
-    writer = staticmethod(_sets_city_rules)
+    writer = staticmethod(sets_city_rules)
     deletable = False
     list_display = ("year", "per_person_yuan")

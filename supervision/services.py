@@ -44,9 +44,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import Role, is_office, reads_area
+from accounts.roles import is_office, reads_area, supervises
 from accounts.scoping import code_in_area, in_area
 from common.errors import Conflict, NotFound, Unprocessable
+from common.quarters import SHANGHAI, Quarter
 from media.models import PhotoKind
 from media.services import photos_claim, photos_set_region
 from regions.models import Region, prefix_of_code
@@ -59,7 +60,6 @@ from visits.models import (
     Visit,
     VisitFlag,
 )
-from visits.windows import SHANGHAI, Quarter
 
 # Days of a quarter's first month on which spot checks are drawn (art. 31: 每季度首月20~30日).
 DRAW_FIRST_DAY, DRAW_LAST_DAY = 20, 30
@@ -85,14 +85,9 @@ SEVERITY: dict[str, int] = {
 # --- Who may do what -----------------------------------------------------------------------
 
 
-def is_supervisor(user: User) -> bool:
-    """Supervisors and administrators draw samples and record outcomes."""
-    return user.is_superuser or user.role in (Role.SUPERVISOR, Role.ADMIN)
-
-
 def _must_supervise(user: User) -> None:
     # Same answer as "not found": an office or a helper learns nothing about draws.
-    if not is_supervisor(user):
+    if not supervises(user):
         raise NotFound("对象不存在")
 
 
@@ -140,7 +135,7 @@ def risk_list(*, user: User, quarter: Quarter, region: Region | None = None) -> 
     if region is not None:
         qs = qs.filter(village__code__startswith=prefix_of_code(region.code))
     latest_check = SpotCheck.objects.filter(visit_id=OuterRef("pk")).order_by("-draw__drawn_at")
-    if not is_supervisor(user):
+    if not supervises(user):
         latest_check = latest_check.exclude(outcome=SpotCheckOutcome.PENDING)
     # Exists first: only the flagged few are counted and scored, not the quarter's every visit.
     flag_count = (
@@ -324,7 +319,7 @@ def _checks_qs() -> QuerySet[SpotCheck]:
 
 def draw_list(*, user: User) -> QuerySet[SpotCheckDraw]:
     """Draws of the supervisor's area (supervisors and admins only)."""
-    if not is_supervisor(user):
+    if not supervises(user):
         return SpotCheckDraw.objects.none()
     return (
         in_area(SpotCheckDraw.objects.select_related("region", "supervisor"), user)
@@ -360,7 +355,7 @@ def check_list(*, user: User) -> QuerySet[SpotCheck]:
     """Checks of visits in the user's area: all of them for supervisors; for offices only the
     recorded outcomes (a pending check is not announced before it is made)."""
     qs = _checks_qs().select_related("draw")
-    if is_supervisor(user):
+    if supervises(user):
         pass
     elif is_office(user):
         qs = qs.exclude(outcome=SpotCheckOutcome.PENDING)
@@ -371,7 +366,7 @@ def check_list(*, user: User) -> QuerySet[SpotCheck]:
 
 def visit_checks(*, user: User, visit_id: uuid.UUID) -> QuerySet[SpotCheck]:
     """The spot checks of one visit the user may read; 404 when the visit is not theirs."""
-    if not (is_supervisor(user) or is_office(user)):
+    if not (supervises(user) or is_office(user)):
         raise NotFound("走访不存在")
     if not in_area(Visit.objects.filter(pk=visit_id), user).exists():
         raise NotFound("走访不存在")

@@ -22,14 +22,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.roles import reads_coverage, supervises
 from common.errors import AppError, NotFound
-from coverage import selectors as coverage
+from common.quarters import Quarter, default_quarter, quarter_for_page
 from media.models import PhotoKind
 from media.selectors import photo_url
 from media.services import photo_receive
 from supervision import services as supervision
 from visits.models import SpotCheckOutcome
-from visits.windows import Quarter
 
 PAGE_SIZE = 30
 MAX_PHOTOS = 10
@@ -49,15 +49,12 @@ def _role_page(allowed: Callable) -> Callable:
     return decorator
 
 
-supervisor_page = _role_page(supervision.is_supervisor)
-reader_page = _role_page(coverage.may_read)
+supervisor_page = _role_page(supervises)
+reader_page = _role_page(reads_coverage)
 
 
 def _quarter(request: HttpRequest) -> Quarter:
-    try:
-        return coverage.parse_quarter(request.GET.get("quarter"))
-    except ValueError:
-        return coverage.default_quarter()
+    return quarter_for_page(request.GET.get("quarter"))
 
 
 def _page(request: HttpRequest, qs):
@@ -84,7 +81,7 @@ def risks(request: HttpRequest) -> HttpResponse:
             (flag.get_kind_display(), supervision.SEVERITY.get(flag.kind, 1), flag.detail)
             for flag in visit.flags.all()
         ]
-    latest = coverage.default_quarter()
+    latest = default_quarter()
     return render(
         request,
         "supervision/risks.html",

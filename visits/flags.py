@@ -15,6 +15,7 @@ from django.db.models import Min, Q, Subquery
 from django.utils import timezone
 
 from common.geo import distance_m
+from common.quarters import Quarter, Window
 from media.models import Photo
 from visits.models import (
     INCOME_CATEGORIES,
@@ -25,7 +26,6 @@ from visits.models import (
     VisitPhoto,
     WindowExtension,
 )
-from visits.windows import Quarter, Window
 
 logger = logging.getLogger(__name__)
 

@@ -27,6 +27,7 @@ from django.db.models.functions import Cast, Coalesce
 from accounts.models import User
 from accounts.roles import Role, reads_area
 from accounts.scoping import in_area
+from common.quarters import Quarter
 from register.models import (
     Household,
     HouseholdStatus,
@@ -42,7 +43,6 @@ from visits.models import (
     VisitPhoto,
     WindowExtension,
 )
-from visits.windows import Quarter
 
 _money = DecimalField(max_digits=14, decimal_places=2)
 

@@ -24,6 +24,7 @@ from accounts.scoping import code_in_area
 from common.errors import AppError, Conflict, Forbidden, Unprocessable
 from common.geo import as_decimal, to_wgs84
 from common.live import group_name, send_on_commit
+from common.quarters import SHANGHAI, Quarter
 from common.versions import VISITS, bump_on_commit
 from media.models import VISIT_KINDS, Photo, PhotoKind
 from media.services import photos_set_region
@@ -40,14 +41,7 @@ from visits.models import (
     WindowExtension,
 )
 from visits.tasks import check_visit
-from visits.windows import (
-    SHANGHAI,
-    Decision,
-    Extensions,
-    Quarter,
-    entry_allowed,
-    quarters_for_visit,
-)
+from visits.windows import Decision, entry_decision
 
 logger = logging.getLogger(__name__)
 
@@ -163,22 +157,9 @@ def _check_time(visited_at: datetime, now: datetime) -> None:
         raise Unprocessable("走访时间不能晚于当前时间", code="visited_in_future")
 
 
-def _window_decision(actor, visited_at: datetime, now: datetime, place: str) -> Decision:
-    """The quarter the visit counts for, allowed both at the visit's time and now."""
-    quarters = quarters_for_visit(visited_at)
-    # One read for every decision here.
-    extensions = Extensions(actor, quarters, since=min(visited_at, now), place=place)
-    decisions = [
-        entry_allowed(actor, q, visited_at, place=place, extensions=extensions) for q in quarters
-    ]
-    decision = next((d for d in decisions if d.allowed), decisions[0])
-    if decision.allowed:
-        decision_now = entry_allowed(
-            actor, decision.window.quarter, now, place=place, extensions=extensions
-        )
-        # Refused now, or allowed now only by an extension: the later decision is the one.
-        if not decision_now.allowed or (decision.extension is None and decision_now.extension):
-            decision = decision_now
+def _entry_or_refuse(actor, visited_at: datetime, now: datetime, place: str) -> Decision:
+    """The window decision for this visit (`windows.entry_decision`); refused: a 422."""
+    decision = entry_decision(actor, now=now, visited_at=visited_at, place=place)
     if not decision.allowed:
         window = decision.window
         raise Unprocessable(
@@ -273,12 +254,6 @@ def _send_coverage(event: dict, village_code: str) -> None:
     bump_on_commit(VISITS)
 
 
-def _flags_raised(count: int) -> int:
-    if count:
-        bump_on_commit(VISITS)
-    return count
-
-
 # --- Household visits ---------------------------------------------------------------------------
 
 
@@ -319,7 +294,7 @@ def _visit_create(
             code="not_paired",
             detail={"household_id": data.household_id, "date": day.isoformat()},
         )
-    decision = _window_decision(helper, data.visited_at, now, household.village_id)
+    decision = _entry_or_refuse(helper, data.visited_at, now, household.village_id)
     quarter = decision.window.quarter
     photos = _photos_for(user=user, ids=data.photo_ids, kinds=VISIT_KINDS)
     position = _position_fields(data.position)
@@ -429,7 +404,7 @@ def _village_visit_create(
             code="not_paired",
             detail={"village": data.village, "date": day.isoformat()},
         )
-    decision = _window_decision(unit, data.visited_at, now, data.village)
+    decision = _entry_or_refuse(unit, data.visited_at, now, data.village)
     quarter = decision.window.quarter
     photos = _photos_for(user=user, ids=data.photo_ids, kinds=VILLAGE_VISIT_KINDS)
     position = _position_fields(data.position)
@@ -518,34 +493,6 @@ def extension_grant(
     _validated(extension)
     extension.save()
     return extension
-
-
-# --- Hooks --------------------------------------------------------------------------------------
-
-
-def visit_check(visit_id: uuid.UUID | str) -> int:
-    """Raise the flags that compare a visit with other visits (`flags_against_others`); run
-    by the `check_visit` task once the visit is committed. Idempotent."""
-    visit = Visit.objects.select_related("household").filter(pk=visit_id).first()
-    if visit is None:
-        return 0
-    photos = [use.photo for use in visit.visit_photos.select_related("photo").order_by("id")]
-    return _flags_raised(flag_checks.raise_flags(flag_checks.flags_against_others(visit, photos)))
-
-
-def photo_processed(photo_id: str) -> int:
-    """Called by media when a photo's perceptual hash is ready: add near-duplicate flags to
-    the visit that uses it (if any yet; a visit submitted later checks in `check_visit`)."""
-    use = (
-        VisitPhoto.objects.select_related("photo", "visit")
-        .filter(photo_id=photo_id, visit__isnull=False)
-        .first()
-    )
-    if use is None or not use.photo.phash:
-        return 0
-    return _flags_raised(
-        flag_checks.raise_flags(flag_checks.near_duplicates(use.visit, [use.photo]))
-    )
 
 
 # --- Passbook -----------------------------------------------------------------------------------

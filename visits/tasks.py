@@ -4,10 +4,10 @@ immediate backend runs it in process, at once, where it is queued."""
 
 from django_tasks import task
 
+from visits.checks import visit_check
+
 
 @task()
 def check_visit(visit_id: str) -> None:
     """The flags that compare a newly committed visit with other visits."""
-    from visits.services import visit_check
-
     visit_check(visit_id)

@@ -1,171 +1,30 @@
-"""Reporting windows (art. 18-20): the one place that says when a quarter's entry is open.
+"""The entry rule (art. 18-20): may this helper or unit enter a visit now, and for which quarter.
 
-Quarter Q's window runs from 00:00 on the 21st of Q's last month to 00:00 on the 11th of the
-next month, Asia/Shanghai. The Q4 window crosses into January and still belongs to Q4. Offices
-may extend entry for a helper, a unit or an area (`WindowExtension`); `entry_allowed` is the
-single check the API, the services and the tests use.
+The windows' dates are calendar facts (`common.quarters.window_for`: the 21st of a quarter's
+last month to the 10th of the next, Asia/Shanghai). Offices may extend entry for a helper, a
+unit or an area (`WindowExtension`). `entry_decision` is the one decision: the API's
+`GET /visits/window` shows it and the visit services enforce it; `entry_allowed` answers the
+narrower question for one quarter at one moment.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
 
+from common.quarters import (
+    SHANGHAI,
+    Quarter,
+    Window,
+    as_shanghai,
+    quarters_for_visit,
+    window_for,
+)
 from visits.models import WindowExtension
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-OPEN_DAY = 21  # of the quarter's last month
-CLOSE_DAY = 11  # of the next month, at 00:00: entry for the 10th is the last day
-
-_QUARTER_RE = re.compile(r"^\s*(\d{4})\s*[Qq]\s*([1-4])\s*$")
-
-
-FIRST_INPUT_YEAR = 2004
-
-
-@dataclass(frozen=True, order=True)
-class Quarter:
-    year: int
-    q: int
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.q <= 4 or not 2000 <= self.year <= 2100:
-            raise ValueError(f"no such quarter: {self.year}Q{self.q}")
-
-    @classmethod
-    def parse(cls, text: str) -> Quarter:
-        """'2026Q3' (or '2026q3') → Quarter(2026, 3); ValueError otherwise."""
-        match = _QUARTER_RE.match(text or "")
-        if not match:
-            raise ValueError(f"not a quarter: {text!r} (expected e.g. 2026Q3)")
-        year = int(match.group(1))
-        # Input starts at 2004, the working-day calendar's first year: pages look back up to
-        # a few years from the chosen quarter, and that must stay inside the 2000-2100 range.
-        if not FIRST_INPUT_YEAR <= year <= 2100:
-            raise ValueError(f"no such quarter: {text!r}")
-        return cls(year, int(match.group(2)))
-
-    @classmethod
-    def of_date(cls, day: date) -> Quarter:
-        """The calendar quarter a day falls in."""
-        return cls(day.year, (day.month - 1) // 3 + 1)
-
-    def __str__(self) -> str:
-        return f"{self.year}Q{self.q}"
-
-    @property
-    def label(self) -> str:
-        return f"{self.year}年第{self.q}季度"
-
-    @property
-    def index(self) -> int:
-        """Quarters counted from year 0: consecutive quarters differ by one."""
-        return self.year * 4 + self.q - 1
-
-    @classmethod
-    def from_index(cls, index: int) -> Quarter:
-        return cls(index // 4, index % 4 + 1)
-
-    def shift(self, n: int) -> Quarter:
-        return Quarter.from_index(self.index + n)
-
-    @property
-    def first_day(self) -> date:
-        return date(self.year, 3 * self.q - 2, 1)
-
-    @property
-    def last_month(self) -> int:
-        return 3 * self.q
-
-    def starts_at(self) -> datetime:
-        """00:00 of the quarter's first day, Asia/Shanghai."""
-        return datetime(self.year, 3 * self.q - 2, 1, tzinfo=SHANGHAI)
-
-
-@dataclass(frozen=True)
-class Window:
-    quarter: Quarter
-    opens_at: datetime  # inclusive
-    closes_at: datetime  # exclusive
-
-    def contains(self, moment: datetime) -> bool:
-        return self.opens_at <= moment < self.closes_at
-
-    @property
-    def last_day(self) -> date:
-        return self.closes_at.date().replace(day=CLOSE_DAY - 1)
-
-    @property
-    def label(self) -> str:
-        """What a phone shows: '2026年第4季度走访录入时间为2026-12-21至2027-01-10'."""
-        return (
-            f"{self.quarter.label}走访录入时间为"
-            f"{self.opens_at.date():%Y-%m-%d}至{self.last_day:%Y-%m-%d}"
-        )
-
-
-def _aware(moment: datetime) -> datetime:
-    if timezone.is_naive(moment):
-        raise ValueError("naive datetime: windows need an aware moment")
-    return moment.astimezone(SHANGHAI)
-
-
-def window_for(quarter: Quarter) -> Window:
-    """The reporting window of a quarter."""
-    opens = datetime(quarter.year, quarter.last_month, OPEN_DAY, tzinfo=SHANGHAI)
-    if quarter.q == 4:
-        closes = datetime(quarter.year + 1, 1, CLOSE_DAY, tzinfo=SHANGHAI)
-    else:
-        closes = datetime(quarter.year, quarter.last_month + 1, CLOSE_DAY, tzinfo=SHANGHAI)
-    return Window(quarter, opens, closes)
-
-
-def quarter_open_at(moment: datetime) -> Quarter | None:
-    """The quarter whose window contains `moment`, or None between windows."""
-    local = _aware(moment)
-    current = Quarter.of_date(local.date())
-    for quarter in (current, current.shift(-1)):
-        if window_for(quarter).contains(local):
-            return quarter
-    return None
-
-
-def next_window(moment: datetime) -> Window:
-    """The window open at `moment`, else the next one to open."""
-    local = _aware(moment)
-    open_quarter = quarter_open_at(local)
-    if open_quarter is not None:
-        return window_for(open_quarter)
-    # Between windows the calendar quarter's own window is always still ahead: after the 10th
-    # of a quarter's first month, the next window opens on the 21st of its last month.
-    return window_for(Quarter.of_date(local.date()))
-
-
-def last_opened_quarter(moment: datetime) -> Quarter:
-    """The latest quarter whose window has opened by `moment` (the one offices read)."""
-    upcoming = next_window(moment)
-    return upcoming.quarter if upcoming.contains(moment) else upcoming.quarter.shift(-1)
-
-
-def quarters_for_visit(visited_at: datetime) -> list[Quarter]:
-    """The quarters a visit at `visited_at` could be entered for, most likely first.
-
-    Inside a window: that window's quarter only. Between windows: the calendar quarter (entry
-    ahead of the window needs an extension) and then the previous quarter (late entry under an
-    extension of the quarter that just closed).
-    """
-    open_quarter = quarter_open_at(visited_at)
-    if open_quarter is not None:
-        return [open_quarter]
-    current = Quarter.of_date(_aware(visited_at).date())
-    return [current, current.shift(-1)]
-
 
 # --- The entry rule -------------------------------------------------------------------------
 
@@ -232,12 +91,12 @@ class Extensions:
         place: str | None = None,
     ):
         self.actor, self.quarters, self.place = actor, frozenset(quarters), place
-        self.since = _aware(since)  # the earliest moment asked about: older ones are not read
+        self.since = as_shanghai(since)  # the earliest moment asked about: older ones are not read
         self._rows: list[WindowExtension] | None = None
 
     def latest(self, quarter: Quarter, moment: datetime) -> WindowExtension | None:
         """The extension of `quarter` that runs longest past `moment`, if any runs past it."""
-        moment = _aware(moment)
+        moment = as_shanghai(moment)
         if quarter not in self.quarters or moment < self.since:
             raise ValueError(f"{quarter} at {moment} was not read")
         if self._rows is None:
@@ -272,7 +131,7 @@ def entry_allowed(
     deciding several moments or quarters, so they share one query.
     """
     window = window_for(quarter)
-    moment = _aware(moment)
+    moment = as_shanghai(moment)
     if window.contains(moment):
         return Decision(True, "", window)
     if quarter.starts_at() <= moment:
@@ -289,3 +148,36 @@ def entry_allowed(
                 code="extended",
             )
     return Decision(False, window.label, window, code="window_closed")
+
+
+def entry_decision(
+    actor,
+    *,
+    now: datetime,
+    visited_at: datetime | None = None,
+    place: str | None = None,
+) -> Decision:
+    """May `actor` (a Helper, a Unit, or its User) enter, at `now`, a visit made at
+    `visited_at` (default: now) in `place` (a village code), and which quarter does it count for?
+
+    The candidates are the quarters a visit at that time can count for (`quarters_for_visit`):
+    inside a window its quarter; between windows the calendar quarter and then the one that
+    just closed, each only under an extension. The first candidate allowed at the visit's time
+    must still be allowed at `now`; if it is allowed now only by an extension, that later
+    decision (with its extension) is the one recorded. When nothing is allowed, the refusal
+    names the first candidate's window. One query reads every extension involved.
+    """
+    visited_at = now if visited_at is None else visited_at
+    quarters = quarters_for_visit(visited_at)
+    extensions = Extensions(actor, quarters, since=min(visited_at, now), place=place)
+    decisions = [
+        entry_allowed(actor, q, visited_at, place=place, extensions=extensions) for q in quarters
+    ]
+    decision = next((d for d in decisions if d.allowed), decisions[0])
+    if decision.allowed and visited_at != now:
+        later = entry_allowed(
+            actor, decision.window.quarter, now, place=place, extensions=extensions
+        )
+        if not later.allowed or (decision.extension is None and later.extension is not None):
+            decision = later
+    return decision

@@ -8,7 +8,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
-from accounts.roles import OFFICE_ROLES, Role
+from accounts.roles import (
+    ADMIN_SITE_ROLES,
+    AREA_READER_ROLES,
+    GRIEVANCE_AREA_ROLES,
+    GRIEVANCE_STAFF_ROLES,
+    REGISTER_WRITER_ROLES,
+    SUPERVISION_ROLES,
+)
 
 
 @dataclass(frozen=True)
@@ -20,19 +27,15 @@ class NavItem:
 
 # Pages appear here once their app provides the URL name; a missing one is skipped.
 NAV = [
-    NavItem("走访覆盖率", "coverage:overview", OFFICE_ROLES | {Role.SUPERVISOR, Role.ADMIN}),
-    NavItem("未走访名单", "coverage:pending", OFFICE_ROLES | {Role.ADMIN}),
-    NavItem("疑点走访", "coverage:flagged", OFFICE_ROLES | {Role.SUPERVISOR, Role.ADMIN}),
-    NavItem("风险清单", "supervision:risks", frozenset({Role.SUPERVISOR, Role.ADMIN})),
-    NavItem("抽查核查", "supervision:spot_checks", frozenset({Role.SUPERVISOR, Role.ADMIN})),
-    NavItem("脱贫候选户", "coverage:exit_candidates", OFFICE_ROLES | {Role.ADMIN}),
-    NavItem(
-        "诉求办理",
-        "grievances:staff_queue",
-        OFFICE_ROLES | {Role.DEPARTMENT, Role.SUPERVISOR, Role.ADMIN},
-    ),
-    NavItem("办理统计", "grievances:staff_stats", OFFICE_ROLES | {Role.SUPERVISOR, Role.ADMIN}),
-    NavItem("管理后台", "admin:index", OFFICE_ROLES | {Role.SUPERVISOR, Role.ADMIN}),
+    NavItem("走访覆盖率", "coverage:overview", AREA_READER_ROLES),
+    NavItem("未走访名单", "coverage:pending", REGISTER_WRITER_ROLES),
+    NavItem("疑点走访", "coverage:flagged", AREA_READER_ROLES),
+    NavItem("风险清单", "supervision:risks", SUPERVISION_ROLES),
+    NavItem("抽查核查", "supervision:spot_checks", SUPERVISION_ROLES),
+    NavItem("脱贫候选户", "coverage:exit_candidates", REGISTER_WRITER_ROLES),
+    NavItem("诉求办理", "grievances:staff_queue", GRIEVANCE_STAFF_ROLES),
+    NavItem("办理统计", "grievances:staff_stats", GRIEVANCE_AREA_ROLES),
+    NavItem("管理后台", "admin:index", ADMIN_SITE_ROLES),
 ]
 
 

@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from accounts.admin_scoping import is_admin_reader
-from accounts.roles import Role, is_office
+from accounts.roles import loads_calendar
 from workdays.models import CalendarYear, SpecialDay
 from workdays.services import CalendarFileInvalid, calendar_load
 
@@ -23,11 +23,7 @@ MAX_UPLOAD_BYTES = 1024 * 1024
 
 
 def can_load_calendar(user) -> bool:
-    return bool(
-        user.is_active
-        and user.is_staff
-        and (user.is_superuser or is_office(user) or user.role == Role.ADMIN)
-    )
+    return bool(user.is_active and user.is_staff and loads_calendar(user))
 
 
 class CalendarUploadForm(forms.Form):

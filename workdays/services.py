@@ -7,30 +7,33 @@ days of the year before (it did for 2018-12-29).
 
 Every row is checked first and every bad row is reported by its number and reason; when any
 row is bad nothing changes. A good file replaces that year's special days in one transaction,
-upserts the December corrections and marks the year published. After commit the hooks named in
-`settings.CALENDAR_LOADED_HOOKS` are called with `years=[...]` so that provisional deadlines
-are recomputed at once (the periodic job recomputes them too, should a hook fail).
+upserts the December corrections and marks the year published. After commit the
+`calendar_loaded` hooks (registered by apps in `AppConfig.ready()`) are called with
+`years=[...]`, so that provisional deadlines are recomputed at once (the periodic job
+recomputes them too, should a hook fail).
 """
 
 import csv
 import io
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts.models import User
 from common.errors import AppError
+from common.hooks import Hooks, dotted_name
 from workdays.models import CalendarYear, DayKind, SpecialDay
 
 logger = logging.getLogger(__name__)
+
+# Called with `years=[...]` after an office loads (publishes) calendar years.
+calendar_loaded: Hooks[Callable[..., object]] = Hooks("calendar loaded")
 
 # Accepted spellings of each column and of each kind; the first is the canonical one.
 COLUMN_NAMES = {
@@ -372,13 +375,15 @@ def calendar_load(
 
 
 def run_loaded_hooks(*, years: list[int]) -> None:
-    """Call each hook in settings.CALENDAR_LOADED_HOOKS with the years that changed.
+    """Call each `calendar_loaded` hook with the years that changed.
 
     A failing hook is logged and the others still run: the load itself has committed, and the
     periodic job recomputes provisional deadlines anyway.
     """
-    for dotted in getattr(settings, "CALENDAR_LOADED_HOOKS", []):
+    for hook in calendar_loaded:
         try:
-            import_string(dotted)(years=years)
+            hook(years=years)
         except Exception:
-            logger.exception("calendar-loaded hook %s failed for years %s", dotted, years)
+            logger.exception(
+                "calendar-loaded hook %s failed for years %s", dotted_name(hook), years
+            )

@@ -11,6 +11,7 @@ from pydantic import Field
 from accounts.models import AuditAction
 from accounts.services import audit_record
 from common.errors import Unprocessable
+from common.quarters import Quarter
 from coverage import exports
 from coverage import selectors as coverage
 from coverage.selectors import Counts, CoverageReport
@@ -20,7 +21,6 @@ from mobile_api.params import quarter_param
 from mobile_api.schemas.common import AUTH_ERRORS
 from mobile_api.schemas.coverage import CoverageOut, PendingPageOut, TrendOut
 from regions.models import Level, Region
-from visits.windows import Quarter
 
 router = Router(tags=["走访覆盖率"], auth=user_auth)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -13,6 +13,7 @@ from ninja.pagination import paginate
 from accounts.models import AuditAction
 from accounts.services import audit_record
 from common.errors import Unprocessable
+from common.quarters import Quarter
 from grievances import exports, present, ratelimit, selectors, services
 from mobile_api.auth import user_auth
 from mobile_api.pagination import Mapped
@@ -158,12 +159,12 @@ def case_departments(request: HttpRequest, case_id: int):
     ]
 
 
-def _quarter(year: int | None, quarter: int | None) -> selectors.Quarter:
-    current = selectors.Quarter.of(timezone.localdate())
-    year, quarter = year or current.year, quarter or current.quarter
-    if not (2000 <= year <= 2100 and 1 <= quarter <= 4):
-        raise Unprocessable("年份或季度无效", code="quarter_invalid")
-    return selectors.Quarter(year, quarter)
+def _quarter(year: int | None, quarter: int | None) -> Quarter:
+    current = Quarter.of_date(timezone.localdate())
+    try:
+        return Quarter.from_parts(year or current.year, quarter or current.q)
+    except ValueError as exc:
+        raise Unprocessable("年份或季度无效", code="quarter_invalid") from exc
 
 
 @router.get("/grievances/stats", response={200: StatsOut, **AUTH_ERRORS}, auth=user_auth)
@@ -173,7 +174,7 @@ def stats(request: HttpRequest, year: int | None = None, quarter: int | None = N
     q = _quarter(year, quarter)
     return {
         "year": q.year,
-        "quarter": q.quarter,
+        "quarter": q.q,
         "rows": selectors.department_stats(user=request.user, quarter=q),
     }
 
@@ -182,7 +183,7 @@ def stats(request: HttpRequest, year: int | None = None, quarter: int | None = N
 def stats_export(request: HttpRequest, year: int | None = None, quarter: int | None = None):
     q = _quarter(year, quarter)
     rows = selectors.department_stats(user=request.user, quarter=q)
-    return _xlsx(request, exports.stats_xlsx(rows, q), f"grievance-stats-{q.year}Q{q.quarter}")
+    return _xlsx(request, exports.stats_xlsx(rows, q), f"grievance-stats-{q}")
 
 
 @router.get("/grievances/cases.xlsx", auth=user_auth, response={200: None, **AUTH_ERRORS})

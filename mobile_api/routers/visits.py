@@ -19,7 +19,9 @@ from ninja.pagination import paginate
 from accounts.roles import Role
 from accounts.scoping import in_area
 from common.errors import NotFound, Unprocessable
+from common.quarters import SHANGHAI, Quarter, last_opened_quarter, next_window
 from mobile_api.auth import user_auth
+from mobile_api.params import quarter_param
 from mobile_api.schemas.common import AUTH_ERRORS, ErrorOut
 from mobile_api.schemas.visits import (
     ExitCandidateOut,
@@ -38,26 +40,10 @@ from payments import services as payment_services
 from regions.models import Region, prefix_of_code
 from register import selectors as register_selectors
 from visits import selectors, services
-from visits.windows import (
-    SHANGHAI,
-    Extensions,
-    Quarter,
-    entry_allowed,
-    last_opened_quarter,
-    next_window,
-)
+from visits.windows import entry_decision
 
 router = Router(tags=["走访"], auth=user_auth)
 WRITE_ERRORS = {**AUTH_ERRORS, 409: ErrorOut}
-
-
-def _quarter(text: str | None, default: Quarter | None = None) -> Quarter:
-    if not text and default is not None:
-        return default
-    try:
-        return Quarter.parse(text)
-    except ValueError as exc:
-        raise Unprocessable("季度格式应为如 2026Q4", code="bad_quarter") from exc
 
 
 def _position(p) -> services.Position:
@@ -74,15 +60,8 @@ def visit_window(request: HttpRequest):
     """The window open now, or the next one, and whether this user may enter visits now
     (an office's extension counts)."""
     now = timezone.now()
-    window = next_window(now)
-    before = window.quarter.shift(-1)
-    extensions = Extensions(request.user, [window.quarter, before], since=now)
-    decision = entry_allowed(request.user, window.quarter, now, extensions=extensions)
-    if not decision.allowed and not window.contains(now):
-        # Between windows an extension of the quarter that just closed may still run.
-        late = entry_allowed(request.user, before, now, extensions=extensions)
-        if late.allowed:
-            window, decision = late.window, late
+    decision = entry_decision(request.user, now=now)
+    window = decision.window
     return {
         "quarter": str(window.quarter),
         "label": window.label,
@@ -111,7 +90,7 @@ def extension_create(request: HttpRequest, payload: ExtensionIn):
             raise NotFound("区域不存在")
     extension = services.extension_grant(
         user=user,
-        quarter=_quarter(payload.quarter),
+        quarter=quarter_param(payload.quarter),
         until=payload.until,
         reason=payload.reason,
         helper=helper,
@@ -169,7 +148,7 @@ def visit_list(
     """Visits in my area (staff) or my own (helper), newest first."""
     qs = selectors.visit_list(user=request.user)
     if quarter:
-        q = _quarter(quarter, Quarter(2000, 1))
+        q = quarter_param(quarter, default=Quarter(2000, 1))
         qs = qs.filter(year=q.year, quarter=q.q)
     if village:
         if not (len(village) == 12 and village.isdigit()):
@@ -196,7 +175,7 @@ def my_households(request: HttpRequest, quarter: str | None = None):
     """My paired households with this quarter's status (the quarter of the current or next
     window unless one is named)."""
     now = timezone.now()
-    q = _quarter(quarter, next_window(now).quarter)
+    q = quarter_param(quarter, default=next_window(now).quarter)
     qs = selectors.my_households(
         user=request.user, quarter=q, day=timezone.localtime(now, SHANGHAI).date()
     )
@@ -233,7 +212,7 @@ def village_visit_detail(request: HttpRequest, visit_id: uuid.UUID):
 @paginate
 def my_villages(request: HttpRequest, quarter: str | None = None):
     now = timezone.now()
-    q = _quarter(quarter, next_window(now).quarter)
+    q = quarter_param(quarter, default=next_window(now).quarter)
     qs = selectors.my_villages(
         user=request.user, quarter=q, day=timezone.localtime(now, SHANGHAI).date()
     )
@@ -248,7 +227,7 @@ def my_villages(request: HttpRequest, quarter: str | None = None):
 def exit_candidates(request: HttpRequest, quarter: str | None = None):
     """Households of my area whose income per person over the four quarters ending at
     `quarter` (default: the latest whose window has opened) reached the year's line."""
-    q = _quarter(quarter, last_opened_quarter(timezone.now()))
+    q = quarter_param(quarter, default=last_opened_quarter(timezone.now()))
     qs, threshold = selectors.exit_candidates(user=request.user, quarter=q)
     return qs.annotate(
         quarter_label=Value(str(q)),

@@ -348,8 +348,10 @@ def _upload(text: str, name: str = "2027.csv") -> io.BytesIO:
     return data
 
 
-def test_office_loads_a_calendar_year_in_the_admin(office, settings):
-    settings.CALENDAR_LOADED_HOOKS = []
+def test_office_loads_a_calendar_year_in_the_admin(office, monkeypatch):
+    from workdays.services import calendar_loaded
+
+    monkeypatch.setattr(calendar_loaded, "fns", [])
     changelist = office.get(url("workdays_calendaryear"))
     assert "载入年度日历" in changelist.content.decode()
     load = reverse("admin:workdays_calendaryear_load")

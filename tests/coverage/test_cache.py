@@ -3,12 +3,12 @@ pairing moves the stamp and the next read recounts (after the freshness interval
 
 import datetime as dt
 
+from common.quarters import Quarter
 from coverage import selectors as coverage
 from regions.models import Level
 from tests import factories as f
 from tests.coverage.conftest import make_visit
 from visits.models import FlagKind, VisitFlag
-from visits.windows import Quarter
 
 Q = Quarter(2026, 3)
 

@@ -149,7 +149,8 @@ def test_supervisor_reads_pending_but_cannot_remind(data, supervisor):
 def flagged_photos(data, regions, settings, tmp_path):
     """Two real photos (Pillow, at test time) on the flagged visit, stored and processed by
     media's own intake, and made readable in the household's area as a visit makes them."""
-    from media.services import photo_process, photo_set_region
+    from media.processing import photo_process
+    from media.services import photo_set_region
     from tests.visits.helpers import make_photo
     from visits.models import VisitPhoto
 

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from accounts.models import User
+from common.quarters import window_for
 from coverage.selectors import quarter_dates
 from demo.grievances import DEMO_CODE, DEMO_KEY
 from demo.visits import KINDS, QUARTERS
@@ -19,7 +20,6 @@ from media import images
 from media.models import Photo, PhotoStatus
 from register.models import Household, Pairing
 from visits.models import QuarterIncome, VillageVisit, Visit, VisitFlag, VisitPhoto
-from visits.windows import window_for
 
 N = 300
 

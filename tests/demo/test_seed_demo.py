@@ -27,16 +27,11 @@ pytestmark = pytest.mark.django_db
 N = 400
 
 
-@pytest.fixture(autouse=True)
-def _register_only(settings):
+def seed(**options) -> str:
     # These tests are about the register; the visit and grievance seeders have their own tests
     # (tests/demo) and would make each of the five builds here many times slower.
-    settings.DEMO_SEEDERS = []
-
-
-def seed(**options) -> str:
     out = io.StringIO()
-    call_command("seed_demo", households=N, stdout=out, **options)
+    call_command("seed_demo", households=N, register_only=True, stdout=out, **options)
     return out.getvalue()
 
 
@@ -123,10 +118,9 @@ def test_running_twice_changes_nothing_and_reset_rebuilds():
     assert row_counts() == before
 
 
-def test_extra_seeders_named_in_the_setting_run_after_the_register(settings):
-    settings.DEMO_SEEDERS = ["tests.demo.test_seed_demo.extra_seeder"]
-    output = seed()
-    assert "extra 7" in output
+def test_seeders_run_after_the_register_and_their_counts_are_kept():
+    result = demo.build(households=N, seed=3, seeders=[extra_seeder])
+    assert result.counts["extra"] == 7
 
 
 def extra_seeder(*, context: demo.DemoContext) -> dict[str, int]:

@@ -65,9 +65,9 @@ def test_december_case_is_provisional_until_2027_is_loaded(file_case, drive, tow
 
 
 def test_calendar_load_hook_recomputes(file_case, drive, town_a_office, dept_a, settings):
-    from workdays.services import run_loaded_hooks
+    from workdays.services import calendar_loaded, run_loaded_hooks
 
-    assert "grievances.services.recompute_provisional_deadlines" in settings.CALENDAR_LOADED_HOOKS
+    assert "grievances.services.recompute_provisional_deadlines" in calendar_loaded.names()
     case = drive(file_case(now=at(2026, 12, 28)).grievance, "accepted", now=at(2026, 12, 28))
     case = workflow.transition(
         case, "assign", town_a_office, "", at(2026, 12, 28), department=dept_a

@@ -24,10 +24,12 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 
 from accounts.roles import Role
+from coverage import jobs as coverage_jobs
+from grievances import jobs as grievances_jobs
 from grievances import services as grievance_services
 from grievances import workflow
 from grievances.models import Category, Grievance, Kind
-from notifications.jobs import run_due_jobs
+from notifications.jobs import due_jobs, run_due_jobs
 from notifications.models import JobLock, Notification
 from notifications.sms import MemorySmsSender
 from register.models import UnitKind
@@ -47,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # 8 January 2027: the Q4 window is open and closes in three days, and cases assigned in early
 # December are long past their reply deadline.
 NOW = datetime(2027, 1, 8, 9, 0, tzinfo=SH)
-JOBS = ["grievances.jobs.run", "coverage.jobs.run"]
+JOBS = [grievances_jobs.run, coverage_jobs.run]
 
 
 def at(y, m, d, hh=10) -> datetime:
@@ -55,9 +57,9 @@ def at(y, m, d, hh=10) -> datetime:
 
 
 @pytest.fixture
-def memory_sms(settings):
+def memory_sms(settings, monkeypatch):
     settings.SMS_BACKEND = "notifications.sms.MemorySmsSender"
-    settings.DUE_JOBS = JOBS
+    monkeypatch.setattr(due_jobs, "fns", JOBS)
     MemorySmsSender.outbox.clear()
     yield MemorySmsSender.outbox
     MemorySmsSender.outbox.clear()

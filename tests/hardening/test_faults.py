@@ -419,9 +419,9 @@ def test_server_killed_mid_upload_and_mid_visit_leaves_no_half_record(
 
 def extend_window(user) -> None:
     from accounts.roles import Role
+    from common.quarters import Quarter
     from tests import factories as f
     from visits.services import extension_grant
-    from visits.windows import Quarter
 
     office = f.UserFactory(role=Role.COUNTY_OFFICE, region=user.region.parent, is_staff=True)
     extension_grant(
@@ -609,13 +609,14 @@ def broken_job(*, now):
 
 
 @pytest.mark.django_db
-def test_a_failing_job_does_not_stop_the_others_and_the_command_fails(settings, caplog):
+def test_a_failing_job_does_not_stop_the_others_and_the_command_fails(monkeypatch, caplog):
     from django.core.management import CommandError, call_command
 
-    from notifications.jobs import run_due_jobs
+    from coverage import jobs
+    from notifications.jobs import due_jobs, run_due_jobs
     from notifications.models import JobLock
 
-    settings.DUE_JOBS = ["tests.hardening.test_faults.broken_job", "coverage.jobs.run"]
+    monkeypatch.setattr(due_jobs, "fns", [broken_job, jobs.run])
     results = run_due_jobs(now=at("2026-11-23 10:00"))
     assert results["tests.hardening.test_faults.broken_job"] == {
         "error": "RuntimeError: gateway down"

@@ -4,9 +4,11 @@ from tests.media.helpers import make_jpeg
 
 
 @pytest.fixture(autouse=True)
-def _photo_storage(settings, _test_storage):
+def _photo_storage(monkeypatch, _test_storage):
     """The test's own storage folder (the root conftest's), with no app hooked to processing."""
-    settings.PHOTO_PROCESSED_HOOKS = []
+    from media.processing import processed_hooks
+
+    monkeypatch.setattr(processed_hooks, "fns", [])
     return _test_storage
 
 

@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from media import services
+from media import processing, services
 from media.management.commands.cleanup_orphans import cleanup_orphans
 from tests.media.helpers import make_jpeg
 
@@ -24,7 +24,7 @@ def test_only_old_unreferenced_files_are_deleted(helper_a_user, _photo_storage):
         kind="scene",
         user=helper_a_user,
     ).photo
-    services.photo_process(photo_id=photo.pk)
+    processing.photo_process(photo_id=photo.pk)
     photo.refresh_from_db()
     old_orphan = default_storage.save("photos/2025/01/old.jpg", ContentFile(b"x"))
     new_orphan = default_storage.save("photos-display/2025/01/new.jpg", ContentFile(b"y"))

@@ -10,7 +10,7 @@ from PIL import Image
 
 from accounts.roles import Role
 from common.errors import Unprocessable
-from media import services
+from media import processing, services
 from media.images import read_exif
 from media.models import Photo, PhotoStatus
 from tests.media.helpers import make_jpeg, make_png
@@ -44,7 +44,7 @@ def test_derivatives_sizes_and_no_metadata(helper_a_user):
         (3200, 2400), taken="2025:12:22 10:30:00", gps=((32, 1, 2), "N", (121, 1, 2), "E")
     )
     photo = receive(data, helper_a_user)
-    services.photo_process(photo_id=photo.pk)
+    processing.photo_process(photo_id=photo.pk)
     photo.refresh_from_db()
     assert photo.status == PhotoStatus.PROCESSED and photo.processing_error == ""
     display, thumb = open_image(photo.display.name), open_image(photo.thumbnail.name)
@@ -60,13 +60,13 @@ def test_derivatives_sizes_and_no_metadata(helper_a_user):
 
 
 def test_small_images_are_not_enlarged(helper_a_user):
-    photo = services.photo_process(photo_id=receive(make_jpeg((120, 90)), helper_a_user).pk)
+    photo = processing.photo_process(photo_id=receive(make_jpeg((120, 90)), helper_a_user).pk)
     assert open_image(photo.display.name).size == (120, 90)
 
 
 def test_transparent_png_gets_a_white_background(helper_a_user):
     photo = receive(make_png((50, 40), color=(0, 0, 0, 0)), helper_a_user)
-    photo = services.photo_process(photo_id=photo.pk)
+    photo = processing.photo_process(photo_id=photo.pk)
     assert open_image(photo.display.name).getpixel((10, 10)) == (255, 255, 255)
 
 
@@ -74,36 +74,33 @@ def test_transparent_png_gets_a_white_background(helper_a_user):
 def test_orientation_is_applied(helper_a_user, orientation):
     photo = receive(make_jpeg((400, 200), orientation=orientation), helper_a_user)
     assert (photo.width, photo.height) == (200, 400)  # known from the header already
-    photo = services.photo_process(photo_id=photo.pk)
+    photo = processing.photo_process(photo_id=photo.pk)
     assert open_image(photo.display.name).size == (200, 400)
     assert (photo.width, photo.height) == (200, 400)
 
 
-def test_hooks_run_after_processing_and_a_failing_hook_is_contained(helper_a_user, settings):
+def test_hooks_run_after_processing_and_a_failing_hook_is_contained(helper_a_user, monkeypatch):
     hook_calls.clear()
-    settings.PHOTO_PROCESSED_HOOKS = [
-        "tests.media.test_processing.failing_hook",
-        "tests.media.test_processing.record_hook",
-    ]
+    monkeypatch.setattr(processing.processed_hooks, "fns", [failing_hook, record_hook])
     photo = receive(make_jpeg(), helper_a_user)
-    services.photo_process(photo_id=photo.pk)
+    processing.photo_process(photo_id=photo.pk)
     assert hook_calls == [str(photo.pk)]
     photo.refresh_from_db()
     assert photo.status == PhotoStatus.PROCESSED
-    services.photo_process(photo_id=photo.pk)  # already processed: nothing again
+    processing.photo_process(photo_id=photo.pk)  # already processed: nothing again
     assert hook_calls == [str(photo.pk)]
 
 
-def test_undecodable_photo_is_marked_failed_not_raised(helper_a_user, settings):
+def test_undecodable_photo_is_marked_failed_not_raised(helper_a_user, monkeypatch):
     hook_calls.clear()
-    settings.PHOTO_PROCESSED_HOOKS = ["tests.media.test_processing.record_hook"]
+    monkeypatch.setattr(processing.processed_hooks, "fns", [record_hook])
     photo = receive(make_jpeg((200, 200)), helper_a_user)
     # Damage the stored copy's scan data after intake (as a bad disk or a decoder bug would).
     with default_storage.open(photo.original.name, "rb") as fh:
         data = bytearray(fh.read())
     default_storage.delete(photo.original.name)
     default_storage.save(photo.original.name, ContentFile(bytes(data[:400]) + b"\xff\xd9"))
-    result = services.photo_process(photo_id=photo.pk)
+    result = processing.photo_process(photo_id=photo.pk)
     photo.refresh_from_db()
     assert result.status == photo.status == PhotoStatus.FAILED
     assert photo.processing_error
@@ -112,7 +109,7 @@ def test_undecodable_photo_is_marked_failed_not_raised(helper_a_user, settings):
 
 
 def test_processing_a_missing_photo_does_nothing(db):
-    assert services.photo_process(photo_id=uuid.uuid4()) is None
+    assert processing.photo_process(photo_id=uuid.uuid4()) is None
 
 
 def test_claim_checks_ownership_only(helper_a_user, make_user, regions):

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from media import services
+from media import processing, services
 from media.images import SHANGHAI
 from media.models import Photo, PhotoStatus
 from tests.media.helpers import upload
@@ -167,6 +167,6 @@ def test_recompressed_real_photo_has_a_near_hash(shared_photos, helper_a_user):
             kind="scene",
             user=helper_a_user,
         ).photo
-        hashes.append(int(services.photo_process(photo_id=photo.pk).phash, 16))
+        hashes.append(int(processing.photo_process(photo_id=photo.pk).phash, 16))
     assert bin(hashes[0] ^ hashes[1]).count("1") <= 8
     assert bin(hashes[0] ^ hashes[2]).count("1") >= 18

@@ -66,8 +66,10 @@ def _counting_job(*, now):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_run_due_jobs_twice_sends_once(settings, town_a_office, capsys):
-    settings.DUE_JOBS = ["tests.notifications.test_notifications._counting_job"]
+def test_run_due_jobs_twice_sends_once(monkeypatch, town_a_office, capsys):
+    from notifications.jobs import due_jobs
+
+    monkeypatch.setattr(due_jobs, "fns", [_counting_job])
     call_command("run_due_jobs", "--now", "2026-11-23T08:00:00+08:00")
     call_command("run_due_jobs", "--now", "2026-11-23T08:05:00+08:00")
     out = capsys.readouterr().out

@@ -296,7 +296,7 @@ def register_snapshot() -> dict[str, set]:
 
 
 def test_export_then_import_into_an_empty_register_gives_the_same_register(tmp_path, settings):
-    settings.DEMO_SEEDERS = []  # the register alone: visits would pin the pairings it deletes
+    # demo.build() alone makes the register only: visits would pin the pairings the test deletes
     demo.build(households=250, seed=7)
     before = register_snapshot()
     assert Pairing.objects.filter(end_date__isnull=False).exists()  # history is covered

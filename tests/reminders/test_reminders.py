@@ -9,6 +9,7 @@ from django.db import connection
 
 from accounts.roles import Role
 from coverage import jobs, reminders
+from notifications.jobs import due_jobs
 from notifications.models import Notification
 from notifications.sms import MemorySmsSender
 from tests import factories as f
@@ -212,8 +213,8 @@ def test_coverage_counts_a_pairing_that_ended_during_the_quarter(regions, town_a
 
 
 @pytest.mark.django_db
-def test_run_due_jobs_command_sends_once(settings, field, capsys):
-    settings.DUE_JOBS = ["coverage.jobs.run"]
+def test_run_due_jobs_command_sends_once(monkeypatch, field, capsys):
+    monkeypatch.setattr(due_jobs, "fns", [jobs.run])
     call_command("run_due_jobs", "--now", "2026-12-21T08:00:00+08:00")
     call_command("run_due_jobs", "--now", "2026-12-21T08:05:00+08:00")
     out = capsys.readouterr().out
@@ -290,10 +291,10 @@ def test_two_job_runs_at_once_remind_each_person_once(postgres_only, field, memo
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_command_runs_at_once_do_nothing_twice(postgres_only, settings, field):
+def test_two_command_runs_at_once_do_nothing_twice(postgres_only, monkeypatch, field):
     from notifications.jobs import run_due_jobs
 
-    settings.DUE_JOBS = ["coverage.jobs.run"]
+    monkeypatch.setattr(due_jobs, "fns", [jobs.run])
     results = _race(lambda: run_due_jobs(now=at("2026-12-22 09:00"))["coverage.jobs.run"])
     sent = [r.get("open_sent", 0) for r in results]
     assert sum(sent) == 2

@@ -5,13 +5,13 @@ import uuid
 import pytest
 
 from accounts.roles import Role
+from common.quarters import Quarter
 from media.models import Photo
 from supervision import services as supervision
 from tests import factories as f
 from tests.supervision.data import FlagKind, flag, make_visit, paired_household
 from tests.visits.helpers import make_photo
 from visits.models import SpotCheck, SpotCheckDraw, SpotCheckOutcome
-from visits.windows import Quarter
 
 
 @pytest.fixture

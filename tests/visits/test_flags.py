@@ -9,8 +9,9 @@ from django.test import TestCase
 from media.models import Photo
 from tests import factories as f
 from tests.visits.helpers import HOME, at, make_jpeg, make_photo, visit_photos
+from visits.checks import photo_processed
 from visits.models import FlagKind, VisitFlag
-from visits.services import Income, Position, VisitInput, photo_processed, visit_submit
+from visits.services import Income, Position, VisitInput, visit_submit
 
 NOW = at("2026-12-28 20:00")
 VISITED = at("2026-12-25 10:00")

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 
+from common.quarters import Quarter
 from register.models import Household, IncomeThreshold
 from tests import factories as f
 from tests.visits.helpers import HOME, at
 from visits.models import QuarterIncome, Visit
 from visits.selectors import with_annual_income
-from visits.windows import Quarter
 
 
 def record(household, year, quarter, wages, operating="0", current=True):

@@ -4,12 +4,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from common.quarters import Quarter
 from register.models import Pairing
 from tests import factories as f
 from tests.visits.helpers import at, make_photo, payload, visit_photos
 from visits.models import QuarterIncome, Visit, VisitPhoto
 from visits.services import extension_grant
-from visits.windows import Quarter
 
 VISITED = at("2026-12-25 10:00")
 

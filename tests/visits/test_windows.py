@@ -3,18 +3,11 @@ from datetime import timedelta
 import pytest
 
 from common.errors import Forbidden, Unprocessable
+from common.quarters import Quarter, last_opened_quarter, next_window, quarter_open_at, window_for
 from tests import factories as f
 from tests.visits.helpers import at
 from visits.services import extension_grant
-from visits.windows import (
-    Extensions,
-    Quarter,
-    entry_allowed,
-    last_opened_quarter,
-    next_window,
-    quarter_open_at,
-    window_for,
-)
+from visits.windows import Extensions, entry_allowed
 
 Q3 = Quarter(2026, 3)
 Q4 = Quarter(2026, 4)

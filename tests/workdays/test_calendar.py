@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from workdays.calendar import Calendar, add_workdays, is_workday, workdays_between
 from workdays.models import CalendarYear, DayKind, SpecialDay
-from workdays.services import CalendarFileInvalid, calendar_load
+from workdays.services import CalendarFileInvalid, calendar_load, calendar_loaded
 
 pytestmark = pytest.mark.django_db
 
@@ -62,9 +62,9 @@ def csv_file(text: str, name: str = "2027.csv") -> io.BytesIO:
 
 
 @pytest.fixture
-def hook_calls(settings):
-    """Replace the configured hooks by one that records its calls."""
-    settings.CALENDAR_LOADED_HOOKS = ["tests.workdays.test_calendar.record_hook"]
+def hook_calls(monkeypatch):
+    """Replace the registered hooks by one that records its calls."""
+    monkeypatch.setattr(calendar_loaded, "fns", [record_hook])
     _HOOK_CALLS.clear()
     yield _HOOK_CALLS
     _HOOK_CALLS.clear()
@@ -75,6 +75,10 @@ _HOOK_CALLS: list[list[int]] = []
 
 def record_hook(*, years: list[int]) -> None:
     _HOOK_CALLS.append(years)
+
+
+def failing_hook(*, years: list[int]) -> None:
+    raise RuntimeError("a hook that fails")
 
 
 # --- The package's years -------------------------------------------------------------------
@@ -306,17 +310,14 @@ def test_rows_can_be_given_directly(hook_calls):
 
 
 def test_a_failing_hook_does_not_undo_the_load(
-    settings, caplog, django_capture_on_commit_callbacks
+    monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
-    settings.CALENDAR_LOADED_HOOKS = [
-        "tests.workdays.test_calendar.no_such_hook",
-        "tests.workdays.test_calendar.record_hook",
-    ]
+    monkeypatch.setattr(calendar_loaded, "fns", [failing_hook, record_hook])
     _HOOK_CALLS.clear()
     with django_capture_on_commit_callbacks(execute=True):
         calendar_load(rows_or_file=csv_file(TEST_2027), year=2027, source="", user=None)
     assert CalendarYear.objects.get(year=2027).published
-    assert "no_such_hook" in caplog.text
+    assert "failing_hook" in caplog.text
     assert _HOOK_CALLS == [[2026, 2027]]  # the next hook still ran
 
 

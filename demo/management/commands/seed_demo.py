@@ -3,7 +3,9 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from demo import grievances as demo_grievances
 from demo import register as demo
+from demo import visits as demo_visits
 from register.models import Household
 
 
@@ -16,8 +18,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset", action="store_true", help="先清空整个数据库(flush)再重新生成"
         )
+        parser.add_argument(
+            "--register-only", action="store_true", help="只生成台账和账号,不生成走访和诉求"
+        )
 
-    def handle(self, *args, households: int, seed: int, reset: bool, **options) -> None:
+    def handle(
+        self, *args, households: int, seed: int, reset: bool, register_only: bool, **options
+    ) -> None:
         verbose = options["verbosity"] >= 1
         if households < 1:
             raise CommandError("--households 至少为 1")
@@ -34,7 +41,9 @@ class Command(BaseCommand):
                 if options["verbosity"] >= 2
                 else (lambda _msg: None)
             )
-            result = demo.build(households=households, seed=seed, log=log)
+            # Visits (2026Q1-Q3, with photos and flags) and then ~60 cases in every state.
+            seeders = () if register_only else (demo_visits.seed, demo_grievances.seed)
+            result = demo.build(households=households, seed=seed, log=log, seeders=seeders)
             if verbose:
                 counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
                 total = sum(result.seconds.values())

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         for path, summary in results.items():
             self.stdout.write(f"{path}: {summary}")
         if not results:
-            self.stdout.write("没有配置任何任务 (DUE_JOBS)")
+            self.stdout.write("没有注册任何任务")
         failed = [path for path, summary in results.items() if "error" in summary]
         if failed:
             raise CommandError(f"任务失败: {', '.join(failed)}")
