@@ -14,6 +14,7 @@ urlpatterns = [
     path("grievances/", include("grievances.urls")),
     path("coverage/", include("coverage.urls")),
     path("coverage/", include("supervision.urls")),
+    path("payments/", include("payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -52,6 +52,41 @@ def summary_row(summary: PassbookSummary) -> dict:
     }
 
 
+# What the numbers of a warning are called on the page.
+DETAIL_LABELS = {
+    "name": "姓名",
+    "register_name": "台账姓名",
+    "id_number": "身份证号",
+    "count": "发放次数",
+    "payments": "发放笔数",
+    "item_count": "项目数",
+    "total": "合计(元)",
+    "amount": "金额(元)",
+    "standard": "标准(元)",
+    "difference": "差额(元)",
+    "paid_on": "发放日期",
+    "first_paid_on": "首次发放",
+    "exited_on": "脱贫日期",
+    "period_end": "所属期止",
+    "days_after": "期满天数",
+    "limit_days": "预警天数",
+    "department": "主管部门",
+    "households": "反映户数",
+    "least": "预警户数",
+    "batch": "批次",
+}
+
+
+def detail_pairs(detail: dict) -> list[tuple[str, str]]:
+    """The warning's numbers as (label, value) for a page; lists of payments are left to
+    `detail["payments"]`."""
+    return [
+        (DETAIL_LABELS.get(key, key), str(value))
+        for key, value in detail.items()
+        if not isinstance(value, list | dict)
+    ]
+
+
 def warning_row(warning: PaymentWarning) -> dict:
     return {
         "id": warning.pk,
@@ -66,6 +101,10 @@ def warning_row(warning: PaymentWarning) -> dict:
         "household_id": warning.household_id,
         "household_number": warning.household.number if warning.household_id else None,
         "detail": warning.detail,
+        "detail_pairs": detail_pairs(warning.detail),
+        "paid_list": warning.detail.get("payments")
+        if isinstance(warning.detail.get("payments"), list)
+        else [],
         "raised_at": warning.raised_at,
         "open": warning.closed_at is None,
         "closed_at": warning.closed_at,

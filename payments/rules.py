@@ -164,7 +164,7 @@ def not_in_register(scope: Scope) -> list[PaymentWarning]:
                     "name": row["name"],
                     "id_number": mask_id_number(row["id_number"]),
                     "payments": row["n"],
-                    "items": row["items"],
+                    "item_count": row["items"],
                     "total": _money(row["total"]),
                     "first_paid_on": row["first_paid"].isoformat(),
                 },

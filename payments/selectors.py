@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import Substr
+from django.db.models import Count, F, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Substr, TruncDate
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import checks_passbooks, reads_payments
-from accounts.scoping import in_area
+from accounts.scoping import code_in_area, in_area
 from common.errors import NotFound
+from common.quarters import SHANGHAI
 from grievances.models import OPEN_STATES
 from payments.models import (
     CheckResult,
@@ -39,12 +40,16 @@ def local_day(moment: datetime) -> date:
 # --- At the visit ----------------------------------------------------------------------------
 
 
-def previous_visit(*, household_id: int, before: Visit | None) -> Visit | None:
-    """The household's last visit before `before` (or its last visit at all)."""
+def _previous_visits(*, household_id: int, before: Visit | None) -> QuerySet[Visit]:
     qs = Visit.objects.filter(household_id=household_id)
     if before is not None:
         qs = qs.filter(visited_at__lt=before.visited_at).exclude(pk=before.pk)
-    return qs.order_by("-visited_at", "-created_at").first()
+    return qs.order_by("-visited_at", "-created_at")
+
+
+def previous_visit(*, household_id: int, before: Visit | None) -> Visit | None:
+    """The household's last visit before `before` (or its last visit at all)."""
+    return _previous_visits(household_id=household_id, before=before).first()
 
 
 def due_payments(*, household_id: int, visit: Visit | None, now: datetime) -> QuerySet[Payment]:
@@ -54,13 +59,17 @@ def due_payments(*, household_id: int, visit: Visit | None, now: datetime) -> Qu
     its day, or loaded after it was entered (a late list is checked at the next visit) and not
     checked at another visit. A payment checked at this visit stays in its list."""
     day = local_day(visit.visited_at if visit is not None else now)
-    qs = Payment.objects.filter(household_id=household_id, paid_on__lte=day)
-    previous = previous_visit(household_id=household_id, before=visit)
-    if previous is not None:
-        qs = qs.filter(
-            Q(paid_on__gt=local_day(previous.visited_at))
-            | Q(batch__loaded_at__gt=previous.created_at)
-        )
+    # The previous visit is read inside the one query (a visit's submission counts queries).
+    previous = _previous_visits(household_id=household_id, before=visit)
+    qs = Payment.objects.filter(household_id=household_id, paid_on__lte=day).annotate(
+        previous_day=TruncDate(Subquery(previous.values("visited_at")[:1]), tzinfo=SHANGHAI),
+        previous_entered=Subquery(previous.values("created_at")[:1]),
+    )
+    qs = qs.filter(
+        Q(previous_day__isnull=True)
+        | Q(paid_on__gt=F("previous_day"))
+        | Q(batch__loaded_at__gt=F("previous_entered"))
+    )
     unchecked = Q(passbook_check__isnull=True)
     if visit is not None:
         unchecked |= Q(passbook_check__visit=visit)
@@ -325,4 +334,42 @@ def disclosure(*, village: Region, item_code: str = "", period: str = "") -> Dis
         payments=rows,
         total=sum((p.amount for p in rows), Decimal("0.00")),
         recipients=len(rows),
+    )
+
+
+def payments_region(user: User, code: str | None) -> Region:
+    """The region an office page is about: `code`, or the user's own region. NotFound for a
+    code that is malformed, unknown or outside the user's area (the same answer for each)."""
+    code = (code or "").strip() or user.region_id or _root_code()
+    if not code or not code.isdigit() or len(code) != 12 or not code_in_area(user, code):
+        raise NotFound("区划不存在")
+    region = Region.objects.filter(pk=code).first()
+    if region is None:
+        raise NotFound("区划不存在")
+    return region
+
+
+def _root_code() -> str | None:
+    return (
+        Region.objects.filter(parent__isnull=True).order_by("code").values_list("code", flat=True)
+    ).first()
+
+
+def village_for_disclosure(code: str) -> Region:
+    """A village whose payments are published; NotFound for anything else."""
+    region = Region.objects.filter(pk=code, level=Level.VILLAGE).first() if code else None
+    if region is None:
+        raise NotFound("村(居)不存在")
+    return region
+
+
+def villages_named(text: str, limit: int = 50) -> list[Region]:
+    """Villages whose name contains `text` (the public page's search), with their towns."""
+    text = text.strip()
+    if not text:
+        return []
+    return list(
+        Region.objects.filter(level=Level.VILLAGE, name__contains=text)
+        .select_related("parent")
+        .order_by("code")[:limit]
     )

@@ -75,6 +75,10 @@ def passbook_checks_record(
     if not checks_passbooks(user) or visit.submitted_by_id != user.pk:
         raise NotFound("走访不存在")
     _check_inputs(checks)
+    if not checks:
+        # Nothing to write but the visit's flag (one statement): no lock, no transaction.
+        due_now = due_payments(household_id=visit.household_id, visit=visit, now=now)
+        return _passbook_state(visit, list(due_now))
     with transaction.atomic():
         # One household's checks one at a time: two phones of one helper, or a retry racing
         # its original, see each other's checks instead of both opening a case.
@@ -109,12 +113,13 @@ def passbook_checks_record(
         ]
         PaymentCheck.objects.bulk_create(rows)
         outcome.created = len(rows)
-        payments = list(due_payments(household_id=visit.household_id, visit=visit, now=now))
-        outcome.payments = payments
-        outcome.summary = passbook_summary(payments)
-        if payments:
-            # Nothing due keeps the helper's own tick, as on every visit before payment lists.
-            visits.visit_passbook_set(visit=visit, checked=outcome.summary.complete)
+        payments = (
+            list(due_payments(household_id=visit.household_id, visit=visit, now=now))
+            if rows
+            else list(due.values())
+        )
+        state = _passbook_state(visit, payments)
+        outcome.payments, outcome.summary = state.payments, state.summary
         missing_batches = {
             due[c.payment_id].batch_id for c in fresh if c.result == CheckResult.MISSING
         }
@@ -125,6 +130,15 @@ def passbook_checks_record(
         if rows:
             bump_on_commit(PAYMENTS)
     return outcome
+
+
+def _passbook_state(visit: Visit, payments: list[Payment]) -> ChecksRecorded:
+    """The visit's passbook flag from the checks of the payments due at it."""
+    summary = passbook_summary(payments)
+    if payments:
+        # Nothing due keeps the helper's own tick, as on every visit before payment lists.
+        visits.visit_passbook_set(visit=visit, checked=summary.complete)
+    return ChecksRecorded(visit=visit, payments=payments, summary=summary)
 
 
 def _check_inputs(checks: list[CheckInput]) -> None:
@@ -300,6 +314,10 @@ def visit_submit_with_checks(
     """A visit and its passbook checks in one transaction: a refused check refuses the visit
     too, so the phone keeps both and nothing half-done stays on the server."""
     now = now or timezone.now()
+    if not checks:
+        # Nothing to refuse: the visit in its own transaction, then its passbook flag.
+        visit, created = visits.visit_submit(user=user, data=data, now=now)
+        return visit, created, passbook_checks_record(user=user, visit=visit, checks=[], now=now)
     with transaction.atomic():
         visit, created = visits.visit_submit(user=user, data=data, now=now)
         recorded = passbook_checks_record(user=user, visit=visit, checks=checks, now=now)

@@ -35,6 +35,8 @@ NAV = [
     NavItem("脱贫候选户", "coverage:exit_candidates", REGISTER_WRITER_ROLES),
     NavItem("诉求办理", "grievances:staff_queue", GRIEVANCE_STAFF_ROLES),
     NavItem("办理统计", "grievances:staff_stats", GRIEVANCE_AREA_ROLES),
+    NavItem("补贴核对", "payments:overview", AREA_READER_ROLES),
+    NavItem("资金预警", "payments:warnings", AREA_READER_ROLES),
     NavItem("管理后台", "admin:index", ADMIN_SITE_ROLES),
 ]
 

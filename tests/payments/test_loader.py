@@ -204,3 +204,16 @@ def test_only_offices_load_payment_lists(role, regions, make_user, dibao):
         payments_load(
             stream=io.BytesIO(b""), filename="x.csv", user=make_user(role, regions.county)
         )
+
+
+def test_an_elderly_persons_id_number_older_than_its_county_code_loads(regions, dibao):
+    """如东县 got code 320623 in 1983; people born before then carry it too (the number
+    names where it was issued). The elderly allowance is paid to exactly them."""
+    from stdnum.cn import ric
+
+    body = "32062319400615123"
+    elderly = body + ric.calc_check_digit(body + "0")
+    report = load([row(None, id_number=elderly, name="顾老太")], now=NOW)
+
+    assert report.ok, report.lines()
+    assert Payment.objects.get().id_number == elderly

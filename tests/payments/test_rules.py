@@ -93,7 +93,7 @@ def test_an_id_number_not_in_the_register_is_warned_once_per_person(head, dibao,
     )
 
     [warning] = warnings(WarningKind.NOT_IN_REGISTER)
-    assert warning.detail["payments"] == 2 and warning.detail["items"] == 2
+    assert warning.detail["payments"] == 2 and warning.detail["item_count"] == 2
     assert warning.detail["total"] == "700.00"
     assert warning.detail["id_number"].startswith(STRANGER_ID[:4])
     assert warning.region_id == "320623100201"
