@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from grievances import selectors, services, workflow
+from media.selectors import photo_url
 from grievances.models import Action, Grievance, State
 
 
@@ -41,6 +42,7 @@ def row(case: Grievance) -> dict:
 def detail(case: Grievance, *, user, request: HttpRequest | None = None) -> dict:
     events = list(selectors.timeline(grievance=case))
     assignments = list(case.assignments.select_related("department").order_by("received_at", "id"))
+    photos = list(case.photos.order_by("id").values_list("photo_id", "evidence"))
     return {
         **row(case),
         "text": case.text,
@@ -71,7 +73,17 @@ def detail(case: Grievance, *, user, request: HttpRequest | None = None) -> dict
         "reopened_count": case.reopened_count,
         "rating": case.rating,
         "rating_comment": case.rating_comment,
-        "photo_ids": list(case.photos.values_list("photo_id", flat=True)),
+        "photo_ids": [photo_id for photo_id, _ in photos],
+        # For the case page: each photo's thumbnail and full view, through the area-checked
+        # file endpoint; evidence photos are a visit's (the passbook page of a payment case).
+        "photos": [
+            {
+                "thumbnail": photo_url(photo_id, "thumbnail"),
+                "display": photo_url(photo_id),
+                "evidence": evidence,
+            }
+            for photo_id, evidence in photos
+        ],
         "allowed_actions": [a.value for a in workflow.allowed_actions(case, user)],
         "assignments": [
             {

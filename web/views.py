@@ -53,7 +53,12 @@ def nav_items(request: HttpRequest) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        items.append({"label": item.label, "url": url, "active": request.path.startswith(url)})
+        items.append({"label": item.label, "url": url, "active": False})
+    # The page's own item is the longest URL its path starts with (/payments/warnings/ is
+    # 资金预警, not also 补贴核对 at /payments/).
+    matching = [i for i in items if request.path.startswith(i["url"])]
+    if matching:
+        max(matching, key=lambda i: len(i["url"]))["active"] = True
     return items
 
 
