@@ -12,8 +12,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from grievances import selectors, services, workflow
-from media.selectors import photo_url
 from grievances.models import Action, Grievance, State
+from media.selectors import photo_url
 
 
 def row(case: Grievance) -> dict:
