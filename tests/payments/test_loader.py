@@ -217,3 +217,20 @@ def test_an_elderly_persons_id_number_older_than_its_county_code_loads(regions, 
 
     assert report.ok, report.lines()
     assert Payment.objects.get().id_number == elderly
+
+
+@pytest.mark.parametrize("filename", ["list.csv", "list.xlsx"])
+def test_a_large_upload_spooled_to_disk_loads_like_a_file(filename, households, dibao, gengdi):
+    """Uploads above 2.5 MB reach the loader as Django's temporary files, not bytes."""
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    rows = good_rows(households)
+    content = xlsx_bytes(rows) if filename.endswith("xlsx") else csv_bytes(rows)
+    upload = TemporaryUploadedFile(filename, "application/octet-stream", len(content), None)
+    upload.write(content)
+    upload.seek(0)
+
+    report = payments_load(stream=upload, filename=filename, now=NOW)
+
+    assert report.ok, report.lines()
+    assert report.loaded == 3
