@@ -219,3 +219,25 @@ def test_several_households_of_a_village_missing_the_same_batch(
 
     rules.run_rules(now=NOW)
     assert len(warnings(WarningKind.VILLAGE_MISSING)) == 1
+
+
+def test_run_due_jobs_runs_the_rules_when_something_changed(head, dibao, settings):
+    from django.core.cache import cache
+
+    from notifications.jobs import run_due_jobs
+
+    cache.delete("payments:rules:stamp")
+    load([row(head, amount="550.00")], now=NOW, run_rules=False)
+    assert not PaymentWarning.objects.exists()
+
+    job = ["payments.jobs.run"]
+    summary = run_due_jobs(now=NOW, only=job)["payments.jobs.run"]
+    assert summary["new_amount_off"] == 1
+    assert len(warnings(WarningKind.AMOUNT_OFF)) == 1
+
+    assert "skipped" in run_due_jobs(now=NOW, only=job)["payments.jobs.run"]
+
+    # A new day (the unpaid rule depends on the date alone) runs them again: nothing new.
+    later = datetime(2026, 4, 11, 9, 0, tzinfo=SH)
+    summary = run_due_jobs(now=later, only=job)["payments.jobs.run"]
+    assert set(summary.values()) == {0}
