@@ -38,6 +38,8 @@ SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 CITY_RULE_ROLES = frozenset({Role.CITY_OFFICE, Role.ADMIN})
 # Staff who use the admin site at all (each page narrows further).
 ADMIN_SITE_ROLES = AREA_READER_ROLES
+# Staff who load the one-card subsidy payment lists of their area and close payment warnings.
+PAYMENT_MANAGER_ROLES = OFFICE_ROLES | {Role.ADMIN}
 
 
 def _role(user) -> str | None:
@@ -107,3 +109,18 @@ def sets_city_rules(user) -> bool:
 def loads_calendar(user) -> bool:
     """Loads or replaces a year of the national working-day calendar."""
     return _has(user, REGISTER_WRITER_ROLES)
+
+
+def manages_payments(user) -> bool:
+    """Loads payment lists and closes payment warnings (offices, admins)."""
+    return bool(getattr(user, "is_authenticated", False) and _has(user, PAYMENT_MANAGER_ROLES))
+
+
+def reads_payments(user) -> bool:
+    """Reads the area's payments, checks and warnings (offices, supervisors, admins)."""
+    return bool(getattr(user, "is_authenticated", False) and _has(user, AREA_READER_ROLES))
+
+
+def checks_passbooks(user) -> bool:
+    """Checks households' passbooks against the payments at a visit (helpers)."""
+    return _role(user) == Role.HELPER and getattr(user, "helper_id", None) is not None

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "media",
     "visits",
     "grievances",
+    "payments",
     "coverage",
     "supervision",
     "mobile_api",
@@ -296,6 +297,17 @@ GRIEVANCE_REOPEN_DAYS = env_int("GRIEVANCE_REOPEN_DAYS", 15, minimum=1)
 # Public intake and tracking, per client address (cache counters: Redis in production).
 GRIEVANCE_SUBMIT_LIMIT = env_int("GRIEVANCE_SUBMIT_LIMIT", 10, minimum=1)  # per hour
 GRIEVANCE_TRACK_LIMIT = env_int("GRIEVANCE_TRACK_LIMIT", 30, minimum=1)  # per 10 minutes
+
+# --- Subsidy payments (one card) -------------------------------------------------------------
+# A scheduled item with no payment for a period this many days after it ended raises a warning
+# (seed 001: money not moved 30 days after it was allotted).
+PAYMENT_UNPAID_DAYS = env_int("PAYMENT_UNPAID_DAYS", 30, minimum=1)
+# This many households of one village finding the same item and batch missing raise a warning.
+PAYMENT_VILLAGE_MISSING_HOUSEHOLDS = env_int("PAYMENT_VILLAGE_MISSING_HOUSEHOLDS", 3, minimum=2)
+# Passbook checks may be added to a visit for this many days after it.
+PAYMENT_CHECK_DAYS = env_int("PAYMENT_CHECK_DAYS", 10, minimum=0)
+# The office page's upload of a payment list; larger lists go through `manage.py load_payments`.
+PAYMENT_UPLOAD_MAX_BYTES = env_int("PAYMENT_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 
 # --- Visits -----------------------------------------------------------------------------------
 # Fabrication flags (they never refuse a visit; they mark it for the supervisors).

@@ -16,6 +16,7 @@ urlpatterns = [
     path("coverage/", include("coverage.urls")),
     path("coverage/", include("supervision.urls")),
     path("app/", include("fieldapp.urls")),
+    path("payments/", include("payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

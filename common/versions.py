@@ -15,9 +15,10 @@ from common.ratelimit import count
 _PREFIX = "version:"
 
 # The counters: visits and their flags (backend: visits.services), the register's edits
-# (register). The coverage stamp reads both.
+# (register). The coverage stamp reads both. Payment lists, checks and warnings (payments).
 VISITS = "visits"
 REGISTER = "register"
+PAYMENTS = "payments"
 
 
 def bump_on_commit(name: str) -> None:

@@ -18,6 +18,9 @@ class Kind(models.TextChoices):
     WRONGDOING = "wrongdoing", "举报(违纪违规问题)"
     HELP = "help", "求助"
     ENQUIRY = "enquiry", "咨询"
+    # Opened on its own when a helper finds a subsidy payment missing or short in the
+    # household's passbook (payments app); residents may choose it too.
+    FUNDS = "funds", "资金问题"
 
 
 class Category(models.TextChoices):
@@ -118,6 +121,16 @@ class Grievance(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="grievances",
+    )
+    # Who filed it suggests the department (a subsidy item's department for a payment found
+    # missing); the office still assigns, and the assign form starts from this one.
+    proposed_department = models.ForeignKey(
+        "register.Unit",
+        verbose_name="建议承办部门",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     assigned_at = models.DateTimeField("交办(部门收到)时间", null=True, blank=True)
     reply_due = models.DateField("回复期限", null=True, blank=True)
@@ -327,18 +340,32 @@ class GrievanceEvent(models.Model):
 
 
 class GrievancePhoto(models.Model):
-    """A photo the resident attached (uploaded anonymously through media's public intake)."""
+    """A photo of the case: one the resident attached (uploaded anonymously through media's
+    public intake), or evidence from a visit (the passbook page that showed a payment missing).
+
+    A resident's photo belongs to one case, ever; an evidence photo stays the visit's and may
+    back several cases (one per department). The department handling a case reads its photos.
+    """
 
     grievance = models.ForeignKey(Grievance, on_delete=models.CASCADE, related_name="photos")
     # The reverse name lets media's area rule find a department's case photos without
     # importing grievances (media sits below it).
-    photo = models.OneToOneField(
-        "media.Photo", on_delete=models.PROTECT, related_name="grievance_use"
+    photo = models.ForeignKey(
+        "media.Photo", on_delete=models.PROTECT, related_name="grievance_uses"
     )
+    evidence = models.BooleanField("走访凭证", default=False)
 
     class Meta:
         verbose_name = "诉求照片"
         verbose_name_plural = "诉求照片"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["photo"], condition=Q(evidence=False), name="grievancephoto_claimed_once"
+            ),
+            models.UniqueConstraint(
+                fields=["grievance", "photo"], name="grievancephoto_once_per_case"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.grievance_id}: {self.photo_id}"

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from grievances import selectors, services, workflow
 from grievances.models import Action, Grievance, State
+from media.selectors import photo_url
 
 
 def row(case: Grievance) -> dict:
@@ -41,6 +42,7 @@ def row(case: Grievance) -> dict:
 def detail(case: Grievance, *, user, request: HttpRequest | None = None) -> dict:
     events = list(selectors.timeline(grievance=case))
     assignments = list(case.assignments.select_related("department").order_by("received_at", "id"))
+    photos = list(case.photos.order_by("id").values_list("photo_id", "evidence"))
     return {
         **row(case),
         "text": case.text,
@@ -51,6 +53,10 @@ def detail(case: Grievance, *, user, request: HttpRequest | None = None) -> dict
         ),
         "household_id": case.household_id,
         "helper_id": case.helper_id,
+        "proposed_department_id": case.proposed_department_id,
+        "proposed_department_name": (
+            case.proposed_department.name if case.proposed_department_id else None
+        ),
         "village": case.village_id,
         "accept_due": case.accept_due,
         "accepted_at": case.accepted_at,
@@ -67,7 +73,17 @@ def detail(case: Grievance, *, user, request: HttpRequest | None = None) -> dict
         "reopened_count": case.reopened_count,
         "rating": case.rating,
         "rating_comment": case.rating_comment,
-        "photo_ids": list(case.photos.values_list("photo_id", flat=True)),
+        "photo_ids": [photo_id for photo_id, _ in photos],
+        # For the case page: each photo's thumbnail and full view, through the area-checked
+        # file endpoint; evidence photos are a visit's (the passbook page of a payment case).
+        "photos": [
+            {
+                "thumbnail": photo_url(photo_id, "thumbnail"),
+                "display": photo_url(photo_id),
+                "evidence": evidence,
+            }
+            for photo_id, evidence in photos
+        ],
         "allowed_actions": [a.value for a in workflow.allowed_actions(case, user)],
         "assignments": [
             {

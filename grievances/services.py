@@ -2,7 +2,7 @@
 reading the complainant's identity (audited), and recomputing provisional deadlines."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import AuditAction
+from accounts.models import AuditAction, User
 from accounts.roles import is_office
 from accounts.scoping import code_in_area
 from accounts.services import audit_record
@@ -112,6 +112,90 @@ def grievance_submit(
     if errors:
         raise Unprocessable("提交内容有误", code="invalid_grievance", detail=errors)
 
+    return _file(
+        fields={
+            "kind": kind,
+            "category": category,
+            "region": region,
+            "household": household,
+            "helper": helper,
+            "village": village,
+            "text": text,
+            "anonymous": anonymous,
+            "name": name,
+            "phone": phone,
+        },
+        attach=lambda c: _attach_photos(c, photo_ids),
+        actor=None,
+        actor_role=workflow.Actor.RESIDENT,
+        data={},
+        now=now,
+    )
+
+
+def grievance_file_for(
+    *,
+    filed_by: User,
+    name: str,
+    phone: str,
+    kind: str,
+    category: str,
+    household: Household,
+    helper: Helper | None,
+    text: str,
+    proposed_department: Unit | None,
+    evidence_photo_ids: Iterable[uuid.UUID] = (),
+    source: dict | None = None,
+    now: datetime | None = None,
+) -> Filed:
+    """File a case on a household's behalf, without a resident at a form: a helper's passbook
+    check that found a payment missing opens one this way. The filer (`name`, `phone`) is who
+    reported it; the office accepts and assigns it as any other case, the form starting from
+    `proposed_department`. Evidence photos (the visit's passbook pages) are linked, not
+    claimed. Runs inside the caller's transaction when there is one."""
+    now = now or timezone.now()
+    text = text.strip()
+    if not (5 <= len(text) <= 5000) or kind not in Kind.values or category not in Category.values:
+        raise Unprocessable("提交内容有误", code="invalid_grievance")
+    photo_ids = list(dict.fromkeys(evidence_photo_ids))
+
+    def attach(case: Grievance) -> None:
+        GrievancePhoto.objects.bulk_create(
+            [GrievancePhoto(grievance=case, photo_id=p, evidence=True) for p in photo_ids]
+        )
+
+    return _file(
+        fields={
+            "kind": kind,
+            "category": category,
+            "region_id": household.village_id,
+            "household": household,
+            "helper": helper,
+            "village_id": household.village_id,
+            "text": text,
+            "anonymous": False,
+            "name": name.strip()[:50],
+            "phone": phone.strip()[:20],
+            "proposed_department": proposed_department,
+        },
+        attach=attach,
+        actor=filed_by,
+        actor_role=workflow.Actor.SYSTEM,
+        data={"filed_for_household": household.pk, **(source or {})},
+        now=now,
+    )
+
+
+def _file(
+    *,
+    fields: dict,
+    attach: Callable[[Grievance], None],
+    actor: User | None,
+    actor_role: str,
+    data: dict,
+    now: datetime,
+) -> Filed:
+    """Save a new case with a fresh code and key, its photos and its first timeline entry."""
     submitted = deadlines.local_date(now)
     due = deadlines.accept_due(submitted)
     key = codes.new_key()
@@ -119,35 +203,31 @@ def grievance_submit(
         case = Grievance(
             code=codes.new_code(),
             key_hash=codes.hash_key(key),
-            kind=kind,
-            category=category,
-            region=region,
-            household=household,
-            helper=helper,
-            village=village,
-            text=text,
-            anonymous=anonymous,
-            name=name,
-            phone=phone,
             submitted_at=now,
             accept_due=due.day,
             accept_due_provisional=due.provisional,
             updated_at=now,
+            **fields,
         )
         workflow.refresh_next_due(case)
         case.full_clean(validate_unique=False, validate_constraints=False)
         try:
             with transaction.atomic():
                 case.save()
-                _attach_photos(case, photo_ids)
+                attach(case)
                 GrievanceEvent.objects.create(
                     grievance=case,
                     at=now,
-                    actor_role=workflow.Actor.RESIDENT.value,
+                    actor=actor,
+                    actor_role=str(actor_role),
                     action=Action.SUBMIT.value,
                     to_state=case.state,
                     public=True,
-                    data={"accept_due": due.day.isoformat(), "provisional": due.provisional},
+                    data={
+                        "accept_due": due.day.isoformat(),
+                        "provisional": due.provisional,
+                        **data,
+                    },
                 )
                 workflow.broadcast(case, Action.SUBMIT.value)
         except IntegrityError:
@@ -162,9 +242,9 @@ def grievance_submit(
 def _attach_photos(case: Grievance, photo_ids: list[uuid.UUID]) -> None:
     """Claim photos the resident uploaded through the public photo intake.
 
-    Only unclaimed grievance photos without an uploader qualify; the one-to-one link makes a
-    photo belong to one case. The photo takes the case's region, so it is served only within
-    that area.
+    Only unclaimed grievance photos without an uploader qualify; a unique constraint makes a
+    resident's photo belong to one case. The photo takes the case's region, so it is served
+    only within that area.
     """
     if not photo_ids:
         return
@@ -173,7 +253,7 @@ def _attach_photos(case: Grievance, photo_ids: list[uuid.UUID]) -> None:
     photos = list(
         Photo.objects.select_for_update()
         .filter(pk__in=photo_ids, kind=PhotoKind.GRIEVANCE, uploaded_by__isnull=True)
-        .exclude(pk__in=GrievancePhoto.objects.values("photo_id"))
+        .exclude(pk__in=GrievancePhoto.objects.filter(evidence=False).values("photo_id"))
     )
     if len(photos) != len(photo_ids):
         raise Unprocessable(

@@ -35,6 +35,8 @@ def _regions():
 def public_new(request: HttpRequest) -> HttpResponse:
     context = {"kinds": Kind.choices, "categories": Category.choices, "regions": _regions()}
     if request.method == "GET":
+        # Pages that link here (a village's payment disclosure) may preset the choices.
+        context["data"] = {k: request.GET.get(k, "") for k in ("kind", "category", "region")}
         return render(request, "grievances/public_new.html", context)
     data = request.POST
     context["data"] = data

@@ -27,8 +27,10 @@ def photos_for_user(user) -> QuerySet[Photo]:
         if user.unit_id is None:
             # `department_id = NULL` would match every unassigned case's photos.
             return own.order_by("-created_at")
-        # Through the reverse relation that grievances declares: media never imports it.
-        cases = Photo.objects.filter(grievance_use__grievance__department_id=user.unit_id)
+        # Through the reverse relation that grievances declares: media never imports it. A
+        # visit's passbook page may back several cases, so the photos are picked by id.
+        used = Photo.objects.filter(grievance_uses__grievance__department_id=user.unit_id)
+        cases = Photo.objects.filter(pk__in=used.values("pk"))
         return (cases | own).order_by("-created_at")
     return (in_area(Photo.objects.all(), user) | own).order_by("-created_at")
 

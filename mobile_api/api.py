@@ -9,6 +9,7 @@ from mobile_api.routers import (
     coverage,
     grievances,
     notifications,
+    payments,
     photos,
     register,
     visits,
@@ -33,4 +34,5 @@ api.add_router("", photos.router)
 api.add_router("", grievances.router)
 api.add_router("", coverage.router)
 api.add_router("", notifications.router)
+api.add_router("", payments.router)
 api.add_router("", "mobile_api.routers.supervision.router")

@@ -145,6 +145,8 @@ class Household(models.Model):
             models.Index(fields=["village", "status"]),
             # The coverage pages list a region's households in this order.
             models.Index(fields=["village", "number"], name="household_village_number"),
+            # Subsidy payment lists name the person by ID number (payments app).
+            models.Index(fields=["id_number"], name="household_id_number"),
         ]
 
     def __str__(self) -> str:

@@ -799,3 +799,16 @@ def extension_grant(
     _validated(extension)
     extension.save()
     return extension
+
+
+# --- Passbook -----------------------------------------------------------------------------------
+
+
+def visit_passbook_set(*, visit: Visit, checked: bool) -> None:
+    """Record whether the visit's passbook check is complete. The payments app decides it from
+    the helper's checks of each payment due at the visit; a visit with nothing to check keeps
+    what the helper ticked, as every visit before payment lists were loaded does."""
+    if visit.passbook_checked != checked:
+        Visit.objects.filter(pk=visit.pk).update(passbook_checked=checked)
+        visit.passbook_checked = checked
+        bump_on_commit(VISITS)

@@ -35,6 +35,8 @@ NAV = [
     NavItem("脱贫候选户", "coverage:exit_candidates", REGISTER_WRITER_ROLES),
     NavItem("诉求办理", "grievances:staff_queue", GRIEVANCE_STAFF_ROLES),
     NavItem("办理统计", "grievances:staff_stats", GRIEVANCE_AREA_ROLES),
+    NavItem("补贴核对", "payments:overview", AREA_READER_ROLES),
+    NavItem("资金预警", "payments:warnings", AREA_READER_ROLES),
     NavItem("管理后台", "admin:index", ADMIN_SITE_ROLES),
 ]
 
@@ -51,7 +53,12 @@ def nav_items(request: HttpRequest) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        items.append({"label": item.label, "url": url, "active": request.path.startswith(url)})
+        items.append({"label": item.label, "url": url, "active": False})
+    # The page's own item is the longest URL its path starts with (/payments/warnings/ is
+    # 资金预警, not also 补贴核对 at /payments/).
+    matching = [i for i in items if request.path.startswith(i["url"])]
+    if matching:
+        max(matching, key=lambda i: len(i["url"]))["active"] = True
     return items
 
 

@@ -32,6 +32,7 @@ from mobile_api.schemas.visits import (
     VisitOut,
     WindowOut,
 )
+from payments import services as payment_services
 from regions.models import Region, prefix_of_code
 from register import selectors as register_selectors
 from visits import selectors, services
@@ -110,7 +111,9 @@ def visit_submit(request: HttpRequest, payload: VisitIn):
     the same id with other content → 409). Refusals carry a stable `code` and a reason to show.
     Flags never refuse a visit: the answer lists those found on the visit's own photos and
     position; the comparisons with other visits add theirs within seconds
-    (`GET /visits/{id}`)."""
+    (`GET /visits/{id}`). The passbook checks sent with it (`payment_checks`) are recorded in
+    the same transaction; `passbook_checked` then says whether every payment due was checked
+    (`GET /visits/{id}/payment-checks` shows them and the cases they opened)."""
     data = services.VisitInput(
         id=payload.id,
         household_id=payload.household_id,
@@ -121,7 +124,10 @@ def visit_submit(request: HttpRequest, payload: VisitIn):
         passbook_checked=payload.passbook_checked,
         notes=payload.notes,
     )
-    visit, created = services.visit_submit(user=request.user, data=data)
+    checks = [payment_services.CheckInput(**c.dict()) for c in payload.payment_checks]
+    visit, created, _ = payment_services.visit_submit_with_checks(
+        user=request.user, data=data, checks=checks
+    )
     visit = selectors.visit_detail_qs(user=request.user).get(pk=visit.pk)
     return Status(201 if created else 200, visit)
 

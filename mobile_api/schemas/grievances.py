@@ -10,7 +10,9 @@ from mobile_api.schemas.common import InputSchema
 
 
 class GrievanceIn(InputSchema):
-    kind: str = Field(description="complaint 投诉 / wrongdoing 举报 / help 求助 / enquiry 咨询")
+    kind: str = Field(
+        description="complaint 投诉 / wrongdoing 举报 / help 求助 / enquiry 咨询 / funds 资金问题"
+    )
     category: str
     region: str = Field(description="所在区划的12位代码(村、镇或县)")
     text: str = Field(max_length=5000)
@@ -134,6 +136,8 @@ class GrievanceDetailOut(GrievanceRowOut):
     household_id: int | None
     helper_id: int | None
     village: str | None
+    proposed_department_id: int | None = None
+    proposed_department_name: str | None = None
     accept_due: date
     accepted_at: datetime | None
     reject_reason: str

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime
 
 from common.quarters import Quarter
 from mobile_api.schemas.common import InputSchema
+from mobile_api.schemas.payments import CheckIn
 from visits.models import INCOME_MAX, VILLAGE_INCOME_MAX
 from visits.selectors import IncomeReference, income_reference
 
@@ -41,7 +42,18 @@ class VisitIn(InputSchema):
         ..., min_length=4, max_length=40, description="定位、场景、一折通、手册四类照片各至少一张"
     )
     income: IncomeIn
-    passbook_checked: bool
+    passbook_checked: bool = Field(
+        ...,
+        description="是否核对了一折通。有应核对的补贴发放时,以 payment_checks 逐笔核对的结果为准",
+    )
+    payment_checks: list[CheckIn] = Field(
+        [],
+        max_length=200,
+        description=(
+            "逐笔核对一折通(见 GET /households/{id}/payments);"
+            "与走访一并提交,任一笔被拒则走访也不保存"
+        ),
+    )
     notes: str = Field("", max_length=2000)
 
 

@@ -9,7 +9,7 @@ from django.utils import translation
 
 ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
-PACKAGES = ("backend", "visits", "grievances", "media", "mobile_api")
+PACKAGES = ("backend", "visits", "grievances", "media", "mobile_api", "payments")
 
 
 def error_messages() -> dict[str, str]:

@@ -7,6 +7,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db.models import Count
+from django.test import Client
 
 from accounts.models import User
 from common.quarters import window_for
@@ -18,6 +19,7 @@ from grievances.selectors import queue
 from grievances.services import grievance_track
 from media import images
 from media.models import Photo, PhotoStatus
+from payments.models import Payment, PaymentCheck, PaymentWarning
 from register.models import Household, Pairing
 from visits.models import (
     PhotoHash,
@@ -134,6 +136,17 @@ def test_seed_demo_builds_a_living_county_once(media_root):
     handler = User.objects.get(username="dept_minzheng")
     assert queue(user=handler).exists()
     assert grievance_track(code=DEMO_CODE, key=DEMO_KEY).state == "closed"
+
+    # Subsidy payments: the year's lists, checked at visits with a few discrepancies (资金问题
+    # cases), warnings of the rules, and a village's disclosure page.
+    assert Payment.objects.count() > 1000
+    assert PaymentCheck.objects.filter(result="seen").count() > 100
+    assert PaymentCheck.objects.exclude(result="seen").exists()
+    assert Grievance.objects.filter(kind="funds").exists()
+    warned = set(PaymentWarning.objects.values_list("kind", flat=True))
+    assert {"paid_twice", "not_in_register", "amount_off", "unpaid", "after_exit"} <= warned
+    village = Payment.objects.values_list("village_id", flat=True).first()
+    assert Client().get(f"/payments/public/{village}/").status_code == 200
 
     # Running it again changes nothing.
     before = counts()

@@ -23,6 +23,7 @@ from grievances import workflow
 from grievances.models import Category, Grievance, Kind
 from media.models import Photo
 from notifications.models import Notification
+from payments.models import PaymentWarning, WarningKind
 from regions.models import Region
 from register.models import Pairing, UnitKind
 from tests import factories as f
@@ -229,7 +230,17 @@ def _side(
     side.notification = Notification.objects.create(
         recipient=helper_user, kind="test", title="提醒", dedupe_key=f"hardening-{town.pk}"
     )
-    side.extra = {"helper_user": helper_user, "unit_user": unit_user, "unit": unit}
+    side.extra = {
+        "helper_user": helper_user,
+        "unit_user": unit_user,
+        "unit": unit,
+        "warning": PaymentWarning.objects.create(
+            kind=WarningKind.AMOUNT_OFF,
+            key=f"hardening-{town.pk}",
+            region=village,
+            detail={"amount": "550.00", "standard": "600.00"},
+        ),
+    }
     return side
 
 

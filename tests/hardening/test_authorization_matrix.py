@@ -178,6 +178,41 @@ ROWS: list[Row] = [
         a={**AREA_READERS, "department": OK},
         b={**B_READERS, "department": OK},
     ),
+    # --- payments
+    Row(
+        "GET",
+        "/households/{household_id}/payments",
+        lambda s: s.household.pk,
+        a={**AREA_READERS, "helper": OK},
+        b=B_READERS,
+    ),
+    Row(
+        "GET",
+        "/visits/{visit_id}/payment-checks",
+        lambda s: s.visit.pk,
+        a={**AREA_READERS, "helper": OK},
+        b=B_READERS,
+        uuid_id=True,
+    ),
+    Row(
+        "POST",
+        "/visits/{visit_id}/payment-checks",
+        lambda s: s.visit.pk,
+        # Only the helper who made the visit records its checks.
+        a={"helper": OK},
+        b={},
+        body=lambda w, s: {"checks": []},
+        uuid_id=True,
+    ),
+    Row(
+        "POST",
+        "/payment-warnings/{warning_id}/close",
+        lambda s: s.extra["warning"].pk,
+        # The first office closes it; the next finds it closed (409): both passed.
+        a={"town_office": OK, "county_office": OK, "supervisor": FORBIDDEN},
+        b={"town_b_office": OK, "county_office": OK, "supervisor": FORBIDDEN},
+        body=lambda w, s: {"note": "已核实:差额为代扣医保费"},
+    ),
     # --- supervision
     Row(
         "GET",
@@ -315,6 +350,7 @@ LISTS: dict[str, Callable[[World], tuple[str, object, object]]] = {
     "/supervision/risks?quarter=2026Q3": lambda w: ("id", w.a.visit.pk, w.b.visit.pk),
     "/supervision/draws": lambda w: ("id", None, w.b.draw.pk),
     "/supervision/checks": lambda w: ("id", None, w.b.check.pk),
+    "/payment-warnings": lambda w: ("id", w.a.extra["warning"].pk, w.b.extra["warning"].pk),
 }
 
 

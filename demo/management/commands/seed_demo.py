@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo import grievances as demo_grievances
+from demo import payments as demo_payments
 from demo import register as demo
 from demo import visits as demo_visits
 from register.models import Household
@@ -41,8 +42,13 @@ class Command(BaseCommand):
                 if options["verbosity"] >= 2
                 else (lambda _msg: None)
             )
-            # Visits (2026Q1-Q3, with photos and flags) and then ~60 cases in every state.
-            seeders = () if register_only else (demo_visits.seed, demo_grievances.seed)
+            # Visits (2026Q1-Q3, with photos and flags), ~60 cases in every state, then the
+            # year's subsidy payment lists checked at the visits.
+            seeders = (
+                ()
+                if register_only
+                else (demo_visits.seed, demo_grievances.seed, demo_payments.seed)
+            )
             result = demo.build(households=households, seed=seed, log=log, seeders=seeders)
             if verbose:
                 counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
