@@ -41,15 +41,22 @@ def require_chromium() -> None:
 
 @contextmanager
 def chromium(
-    *, size: tuple[int, int] = PHONE, mobile: bool = True, network_log: bool = False
+    *,
+    size: tuple[int, int] = PHONE,
+    mobile: bool = True,
+    network_log: bool = False,
+    profile: Path | None = None,
 ) -> Iterator:
     """A fresh headless Chromium with an empty profile; `mobile` emulates a touch phone;
-    `network_log` keeps DevTools' Network events for `network_events`."""
+    `network_log` keeps DevTools' Network events for `network_events`. With `profile` (a
+    folder) the browser keeps its data there, and a later Chromium on the same folder is the
+    same browser opened again."""
     require_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    profile = tempfile.mkdtemp(prefix="chromium-test-")
+    keep = profile is not None
+    profile = str(profile) if keep else tempfile.mkdtemp(prefix="chromium-test-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
@@ -81,7 +88,8 @@ def chromium(
         yield driver
     finally:
         driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(profile, ignore_errors=True)
 
 
 def screenshot(driver, name: str, *, full_page: bool = False) -> Path:

@@ -56,9 +56,10 @@ def proxy(live_server):
     proxy.cut()
 
 
-def phone_at(base_url: str):
-    """A phone whose GPS says it stands at the household's home (8 m accuracy)."""
-    context = chromium(size=PHONE)
+def phone_at(base_url: str, profile: Path | None = None):
+    """A phone whose GPS says it stands at the household's home (8 m accuracy); the same
+    `profile` folder again is the same phone's browser opened again."""
+    context = chromium(size=PHONE, profile=profile)
     driver = context.__enter__()
     grant(driver, base_url, ["geolocation"])
     set_position(driver, lat=float(HOME[0]), lng=float(HOME[1]), accuracy=8)
@@ -66,8 +67,13 @@ def phone_at(base_url: str):
 
 
 @pytest.fixture
-def phone(proxy):
-    context, app = phone_at(proxy.url)
+def browser_profile(tmp_path) -> Path:
+    return tmp_path / "chromium-profile"
+
+
+@pytest.fixture
+def phone(proxy, browser_profile):
+    context, app = phone_at(proxy.url, browser_profile)
     try:
         yield app
     finally:

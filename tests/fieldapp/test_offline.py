@@ -1,5 +1,6 @@
-"""The phone app in headless Chromium: a visit saved with no network survives a reload and
-reaches the server exactly once, with its four photos, when the network comes back."""
+"""The phone app in headless Chromium: a visit saved with no network survives a reload and the
+browser closed and opened again, and reaches the server exactly once, with its four photos,
+when the network comes back."""
 
 from datetime import timedelta
 
@@ -20,7 +21,29 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 INCOME = {"wages": "3200", "operating": "-150.5", "property": "0", "transfers": "480.00"}
 
 
-def test_a_visit_saved_offline_is_kept_and_sent_once(phone, proxy, open_entry, photo_files):
+def test_a_visit_saved_offline_is_kept_and_sent_once(
+    proxy, open_entry, photo_files, browser_profile
+):
+    context, phone = phone_at(proxy.url, browser_profile)
+    try:
+        _saved_offline(phone, proxy, open_entry, photo_files)
+    finally:
+        context.__exit__(None, None, None)  # the browser closed
+
+    # The browser opened again, still with no network: the visit still waits.
+    context, phone = phone_at(proxy.url, browser_profile)
+    try:
+        set_offline(phone.driver, True)
+        phone.open()
+        household = open_entry.household
+        phone.until(lambda: phone.household_status(household.pk) == "waiting", what="reopened")
+        assert [r["state"] for r in phone.stored()["outbox"]] == ["waiting"]
+        _back_online_and_sent(phone, proxy, open_entry, photo_files)
+    finally:
+        context.__exit__(None, None, None)
+
+
+def _saved_offline(phone, proxy, open_entry, photo_files) -> None:
     household = open_entry.household
     phone.open()
     phone.wait_css("#login-form")
@@ -66,6 +89,12 @@ def test_a_visit_saved_offline_is_kept_and_sent_once(phone, proxy, open_entry, p
     phone.shot("app-07-outbox-waiting")
     assert Visit.objects.count() == 0
     assert Photo.objects.count() == 0
+
+
+def _back_online_and_sent(phone, proxy, open_entry, photo_files) -> None:
+    household = open_entry.household
+    phone.go("#/outbox")
+    phone.wait_css('.outbox-item[data-state="waiting"]')
 
     # Back in signal: the app sends the photos, then the visit, and forgets them.
     proxy.restore()
