@@ -36,6 +36,9 @@ GRIEVANCE_STAFF_ROLES = GRIEVANCE_AREA_ROLES | {Role.DEPARTMENT}
 SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 # City-level rules (e.g. the city's income line) are set by the city office or an admin.
 CITY_RULE_ROLES = frozenset({Role.CITY_OFFICE, Role.ADMIN})
+# Offices that get each quarter's coverage figures and chase the helpers (art. 20: towns and
+# counties; the city reads the pages).
+COVERAGE_REPORT_ROLES = frozenset({Role.TOWN_OFFICE, Role.COUNTY_OFFICE})
 # Staff who use the admin site at all (each page narrows further).
 ADMIN_SITE_ROLES = AREA_READER_ROLES
 # Staff who load the one-card subsidy payment lists of their area and close payment warnings.

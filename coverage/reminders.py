@@ -27,7 +27,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Cast, Substr
 
 from accounts.models import User
-from accounts.roles import Role
+from accounts.roles import COVERAGE_REPORT_ROLES, Role
 from common.quarters import CLOSE_DAY, SHANGHAI, Quarter, Window, quarter_open_at, window_for
 from notifications.models import Notification
 from notifications.services import Message, notify_each
@@ -311,9 +311,7 @@ def send_coverage(quarter: Quarter, day: date) -> dict:
     office_key = dedupe_key("coverage", quarter)
     offices = list(
         _not_yet(
-            User.objects.filter(
-                role__in=[Role.TOWN_OFFICE, Role.COUNTY_OFFICE], region__isnull=False
-            ),
+            User.objects.filter(role__in=list(COVERAGE_REPORT_ROLES), region__isnull=False),
             office_key,
         )
     )
