@@ -343,6 +343,8 @@ LISTS: dict[str, Callable[[World], tuple[str, object, object]]] = {
     "/visits?quarter=2026Q3": lambda w: ("id", w.a.visit.pk, w.b.visit.pk),
     "/me/households?quarter=2026Q3": lambda w: ("id", None, w.b.household.pk),
     "/me/villages?quarter=2026Q3": lambda w: ("village", None, w.b.village_visit.village_id),
+    "/me/visits?quarter=2026Q3": lambda w: ("id", None, w.b.visit.pk),
+    "/me/village-visits?quarter=2026Q3": lambda w: ("id", None, w.b.village_visit.pk),
     "/exit-candidates?quarter=2026Q3": lambda w: ("id", None, w.b.household.pk),
     "/grievances/cases": lambda w: ("id", w.a.grievance.pk, w.b.grievance.pk),
     "/coverage/pending?quarter=2026Q3": lambda w: ("id", None, w.b.household.pk),
